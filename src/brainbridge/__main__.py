@@ -1,0 +1,5 @@
+"""``python -m brainbridge``: the command line."""
+
+from brainbridge.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,164 @@
+"""Inference for alignment scores: permutation test, stimulus bootstrap, noise ceiling.
+
+All functions are batched: leading brain dims (e.g. time points) are kept in every output
+array, the same resamples are shared across the batch, and resamples are evaluated with
+matrix products by the metric's ``permutation_scores`` / ``bootstrap_scores``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .metrics import ArrayOrRDM, Metric, get_metric
+
+__all__ = [
+    "BootstrapResult",
+    "NoiseCeiling",
+    "PermutationResult",
+    "bootstrap_ci",
+    "noise_ceiling_split_half",
+    "permutation_test",
+    "split_repetitions",
+]
+
+
+@dataclass(frozen=True)
+class PermutationResult:
+    """Arrays all have the brain's leading shape ``(...)``; ``null`` is ``(..., n_perm)``."""
+
+    observed: np.ndarray
+    p_value: np.ndarray
+    null_mean: np.ndarray
+    null_std: np.ndarray
+    n_permutations: int
+    null: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class BootstrapResult:
+    """``observed``, ``lower``, ``upper``, ``std`` have the brain's leading shape ``(...)``."""
+
+    observed: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    std: np.ndarray
+    ci: float
+    n_bootstrap: int
+
+
+@dataclass(frozen=True)
+class NoiseCeiling:
+    """Split-half noise ceiling, arrays of shape ``(...)`` (broadcast leading dims)."""
+
+    split_half: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+
+
+def _n_stimuli(metric: Metric, brain: ArrayOrRDM, model: ArrayOrRDM) -> int:
+    n = metric.n_stimuli(model)
+    if metric.n_stimuli(brain) != n:
+        raise ValueError(f"brain has {metric.n_stimuli(brain)} stimuli, model {n}")
+    return n
+
+
+def permutation_test(
+    metric: str | Metric,
+    brain: ArrayOrRDM,
+    model: ArrayOrRDM,
+    n_permutations: int = 1000,
+    seed: int = 0,
+    *,
+    return_null: bool = False,
+) -> PermutationResult:
+    """One-sided test of ``score > chance`` by relabelling the model's stimuli.
+
+    The model rows (features) or rows+columns (RDM; never recomputed) are permuted; the
+    same permutations are used for every brain batch element. ``p = (1 + #{null >= obs}) /
+    (1 + n_permutations)``, so ``p >= 1 / (1 + n_permutations)``.
+    """
+    metric = get_metric(metric)
+    n = _n_stimuli(metric, brain, model)
+    rng = np.random.default_rng(seed)
+    perms = rng.permuted(np.tile(np.arange(n), (n_permutations, 1)), axis=1)
+    observed = np.asarray(metric.score(brain, model), dtype=np.float64)
+    null = metric.permutation_scores(brain, model, perms)
+    # tolerance: observed and null are computed on different code paths
+    tol = 1e-12 * np.maximum(1.0, np.abs(observed))
+    exceed = (null >= (observed - tol)[..., None]).sum(axis=-1)
+    return PermutationResult(
+        observed=observed,
+        p_value=(1.0 + exceed) / (1.0 + n_permutations),
+        null_mean=null.mean(axis=-1),
+        null_std=null.std(axis=-1, ddof=1),
+        n_permutations=n_permutations,
+        null=null if return_null else None,
+    )
+
+
+def bootstrap_ci(
+    metric: str | Metric,
+    brain: ArrayOrRDM,
+    model: ArrayOrRDM,
+    n_bootstrap: int = 1000,
+    ci: float = 0.95,
+    seed: int = 0,
+) -> BootstrapResult:
+    """Percentile confidence interval from resampling stimuli with replacement.
+
+    The same stimulus resample is applied to brain and model. For RSA, pairs formed by a
+    stimulus and its own copy are dropped (their zero distance is an artefact). Replicates
+    that come out NaN are ignored.
+    """
+    if not 0 < ci < 1:
+        raise ValueError("ci must be in (0, 1)")
+    metric = get_metric(metric)
+    n = _n_stimuli(metric, brain, model)
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, n, size=(n_bootstrap, n))
+    boot = metric.bootstrap_scores(brain, model, idx)
+    alpha = (1.0 - ci) / 2.0
+    lower, upper = np.nanquantile(boot, [alpha, 1.0 - alpha], axis=-1)
+    return BootstrapResult(
+        observed=np.asarray(metric.score(brain, model), dtype=np.float64),
+        lower=lower,
+        upper=upper,
+        std=np.nanstd(boot, axis=-1, ddof=1),
+        ci=ci,
+        n_bootstrap=n_bootstrap,
+    )
+
+
+def split_repetitions(patterns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Average even and odd repetitions: ``(n_reps, ..., n_stimuli, n_features)`` -> two halves.
+
+    With two repetitions this is simply (first, second) presentation.
+    """
+    patterns = np.asarray(patterns, dtype=np.float64)
+    if patterns.shape[0] < 2:
+        raise ValueError("need at least 2 repetitions")
+    return patterns[0::2].mean(axis=0), patterns[1::2].mean(axis=0)
+
+
+def noise_ceiling_split_half(
+    patterns_a: ArrayOrRDM, patterns_b: ArrayOrRDM, metric: str | Metric
+) -> NoiseCeiling:
+    """Split-half reliability of the brain representation under ``metric``.
+
+    ``patterns_a`` and ``patterns_b`` (..., n_stimuli, n_features) are independent halves of
+    the repeated presentations (e.g. :func:`split_repetitions`). ``split_half`` = metric
+    between the halves = ``lower``: the similarity one noisy half-data representation
+    reaches with another, i.e. what a model as good as the (half-)data itself would score.
+    ``upper`` = Spearman-Brown ``2 r / (1 + r)``: the reliability projected to the full
+    (both halves averaged) data. Model scores against the full data are read relative to
+    this [lower, upper] band; a model reaching it explains all reliable structure. Meaningful
+    for correlation-like metrics with ``r > 0``; for ``r <= 0`` the data has no reliable
+    structure and ``upper`` is set to ``r``.
+    """
+    metric = get_metric(metric)
+    r = np.asarray(metric.score(patterns_a, patterns_b), dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sb = np.where(r > 0, 2.0 * r / (1.0 + r), r)
+    return NoiseCeiling(split_half=r, lower=r, upper=sb)

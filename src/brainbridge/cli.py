@@ -1,0 +1,128 @@
+"""The ``brainbridge`` command: config validation, store inspection and the workflow steps."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+log = logging.getLogger("brainbridge")
+
+
+def _pairs(items: list[str], flag: str) -> dict:
+    """``key=value`` pairs; a key given twice (or with ``key+=``) collects a list."""
+    out: dict = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"{flag} {item!r}: expected KEY=PATH.")
+        listed = key.endswith("+")
+        key = key.rstrip("+")
+        if key in out:
+            out[key] = (out[key] if isinstance(out[key], list) else [out[key]]) + [value]
+        else:
+            out[key] = [value] if listed else value
+    return out
+
+
+def cmd_validate_config(args: argparse.Namespace) -> int:
+    from brainbridge.config import ConfigError, load_config
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as err:
+        print(err, file=sys.stderr)
+        return 1
+    print(f"{args.config}: valid ({len(config['datasets'])} dataset(s), "
+          f"{len(config['models'])} model(s))")  # fmt: skip
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from brainbridge.store import StoreError, open_store
+
+    try:
+        ds = open_store(args.store)
+    except StoreError as err:
+        print(err, file=sys.stderr)
+        return 1
+    attrs = {k: v for k, v in ds.attrs.items() if k != "provenance"}
+    print(f"store: {args.store}\nkind: {ds.attrs.get('kind')}")
+    print("dims: " + ", ".join(f"{d}={s}" for d, s in ds.sizes.items()))
+    print("variables:")
+    for name, var in ds.data_vars.items():
+        print(f"  {name}: {var.dims} {var.dtype}")
+    print("coords:")
+    for name, coord in ds.coords.items():
+        values = coord.values.ravel()
+        preview = ", ".join(map(str, values[:4])) + (" ..." if values.size > 4 else "")
+        print(f"  {name}: {coord.dims} [{preview}]")
+    print("attrs: " + json.dumps(attrs, default=str))
+    if "provenance" in ds.attrs:
+        print("provenance: " + json.dumps(ds.attrs["provenance"], indent=2, default=str))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from brainbridge.steps import STEPS
+
+    inputs = _pairs(args.input, "--input")
+    outputs = _pairs(args.output, "--output")
+    params = json.loads(args.params) if args.params else {}
+    params.setdefault("threads", args.threads)
+    log.info("step %s: inputs %s", args.step, inputs)
+    STEPS[args.step](inputs, outputs, params)
+    log.info("step %s: wrote %s", args.step, list(outputs.values()))
+    return 0
+
+
+def cmd_metrics(_args: argparse.Namespace) -> int:
+    from brainbridge.align import get_metric, list_metrics
+
+    for name in list_metrics():
+        print(f"{name}\n    {get_metric(name).doc}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from brainbridge import __version__
+
+    parser = argparse.ArgumentParser(prog="brainbridge", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"brainbridge {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("validate-config", help="check a YAML config against the schema")
+    p.add_argument("config", type=Path)
+    p.set_defaults(func=cmd_validate_config)
+
+    p = sub.add_parser("info", help="dims, coords, attrs and provenance of a store")
+    p.add_argument("store", type=Path)
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("metrics", help="list the alignment metrics and what they mean")
+    p.set_defaults(func=cmd_metrics)
+
+    from brainbridge.steps import STEPS
+
+    p = sub.add_parser("run", help="run one workflow step (what Snakemake rules call)")
+    p.add_argument("step", choices=sorted(STEPS))
+    p.add_argument("-i", "--input", action="append", metavar="KEY=PATH")
+    p.add_argument("-o", "--output", action="append", metavar="KEY=PATH")
+    p.add_argument("-p", "--params", help="the step's config subset, as JSON")
+    p.add_argument("-t", "--threads", type=int, default=1)
+    p.set_defaults(func=cmd_run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(name)s %(levelname)s: %(message)s")  # fmt: skip
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Network activation extraction: stimuli -> model -> per-layer activation store."""

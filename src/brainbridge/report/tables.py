@@ -1,0 +1,83 @@
+"""Tidy (long-format) tables of encoding and alignment stores, and atomic TSV/text writing."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+ID_COLUMNS = ("dataset", "model", "modality")
+ENCODING_COLUMNS = (*ID_COLUMNS, "layer", "region", "time", "score")
+STAT_VARS = ("score", "p_value", "ci_low", "ci_high", "null_mean", "null_std")
+CEILING_VARS = ("noise_ceiling_lower", "noise_ceiling_upper")
+ALIGNMENT_COLUMNS = (
+    *ID_COLUMNS,
+    "metric",
+    "region",
+    "layer",
+    "time",
+    *STAT_VARS,
+    *CEILING_VARS,
+)
+
+
+def _with_ids(df: pd.DataFrame, ds: xr.Dataset, columns: tuple[str, ...]) -> pd.DataFrame:
+    """Add the store's dataset/model/modality attrs and a NaN time column, in ``columns`` order."""
+    for name in ID_COLUMNS:
+        df[name] = str(ds.attrs.get(name, ""))
+    if "time" not in df:
+        df["time"] = np.nan
+    return df.loc[:, list(columns)].reset_index(drop=True)
+
+
+def _summary_from_score(ds: xr.Dataset) -> xr.DataArray:
+    """Mean score per region label of the targets (fallback when a store has no ``summary``)."""
+    score = ds["score"]
+    target = str(score.dims[1])
+    label = next((c for c in (f"{target}_region", "region") if c in score.coords), None)
+    if label is None or score.coords[label].dims != (target,):
+        return score.mean(target).expand_dims(region=["all"], axis=1)
+    return score.groupby(label).mean(target).rename({label: "region"}).transpose("layer", ...)
+
+
+def tidy_encoding(ds: xr.Dataset) -> pd.DataFrame:
+    """One row per (layer, region[, time]) of the encoding ``summary``; time is NaN when absent."""
+    summary = ds["summary"] if "summary" in ds else _summary_from_score(ds)
+    df = summary.reset_coords(drop=True).to_dataframe(name="score").reset_index()
+    return _with_ids(df, ds, ENCODING_COLUMNS)
+
+
+def tidy_alignment(ds: xr.Dataset) -> pd.DataFrame:
+    """One row per (metric, region, layer[, time]) with statistics and the noise ceiling."""
+    score = ds["score"].reset_coords(drop=True)
+    columns = {}
+    for var in STAT_VARS + CEILING_VARS:
+        da = ds[var].reset_coords(drop=True) if var in ds else xr.full_like(score, np.nan)
+        columns[var] = da.broadcast_like(score).transpose(*score.dims)
+    df = xr.Dataset(columns).to_dataframe(dim_order=list(score.dims)).reset_index()
+    return _with_ids(df, ds, ALIGNMENT_COLUMNS)
+
+
+def atomic_write(path: str | os.PathLike, data: str | bytes) -> Path:
+    """Write ``data`` to a hidden temporary sibling, then rename it over ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
+    try:
+        if isinstance(data, bytes):
+            tmp.write_bytes(data)
+        else:
+            tmp.write_text(data, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def write_tsv(df: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Write ``df`` as a tab-separated file (missing values as ``n/a``), atomically."""
+    return atomic_write(path, df.to_csv(sep="\t", index=False, na_rep="n/a"))

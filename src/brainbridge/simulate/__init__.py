@@ -1,0 +1,1 @@
+"""The embedded default: a simulated experiment with planted truth (stimuli, network, brain)."""

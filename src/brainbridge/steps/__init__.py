@@ -1,0 +1,26 @@
+"""Workflow steps: each takes named inputs, named outputs and the config subset it needs.
+
+One function per Snakemake rule (MNE-BIDS-Pipeline style). The science lives in the
+subpackages; a step only reads its inputs, calls them and writes its outputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from brainbridge.steps import alignment, encoding, ingestion, recovery, reporting, simulation
+
+Step = Callable[[dict, dict, dict], None]
+
+STEPS: dict[str, Step] = {
+    "simulate-stimuli": simulation.simulate_stimuli,
+    "train-network": simulation.train_simulation_network,
+    "extract": simulation.extract,
+    "simulate-recordings": simulation.simulate_recordings,
+    "ingest-eeg": ingestion.ingest_eeg,
+    "ingest-fmri": ingestion.ingest_fmri,
+    "encode": encoding.encode,
+    "align": alignment.align,
+    "recover": recovery.recover,
+    "report": reporting.report,
+}

@@ -1,0 +1,30 @@
+"""The HTML report of a run, and the tidy tables of all its results."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from brainbridge.atomic import write_table
+from brainbridge.report.html import build_report
+
+
+def _as_list(value) -> list:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _concat(paths: list) -> pd.DataFrame:
+    return pd.concat([pd.read_csv(p, sep="\t") for p in paths], ignore_index=True)
+
+
+def report(inputs: dict, outputs: dict, params: dict) -> None:
+    """Tidy tables of every (dataset, model) pair, then one self-contained HTML report."""
+    for key in ("encoding", "alignment"):
+        if f"{key}_table" in outputs:
+            write_table(_concat(_as_list(inputs.get(f"{key}_tables"))), outputs[f"{key}_table"])
+    build_report(
+        encoding=_as_list(inputs.get("encoding")), alignment=_as_list(inputs.get("alignment")),
+        out=outputs["html"], truth=inputs.get("truth"), recovery=inputs.get("recovery"),
+        title=params.get("title", "brainbridge report"),
+    )  # fmt: skip

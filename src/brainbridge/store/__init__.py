@@ -1,0 +1,22 @@
+"""The store contract: labelled xarray Datasets in Zarr v3 stores shared by every stage."""
+
+from brainbridge.store.contract import (
+    KINDS,
+    StoreError,
+    StoreKind,
+    feature_dim,
+    validate,
+)
+from brainbridge.store.io import open_store, write_store
+from brainbridge.store.provenance import provenance
+
+__all__ = [
+    "KINDS",
+    "StoreError",
+    "StoreKind",
+    "feature_dim",
+    "open_store",
+    "provenance",
+    "validate",
+    "write_store",
+]

@@ -1,0 +1,136 @@
+"""Atomic, validated reading and writing of stores (xarray + Zarr v3)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+import warnings
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from brainbridge.store import names as n
+from brainbridge.store.contract import KINDS, StoreError, StoreKind, validate
+
+ZARR_FORMAT = 3
+
+
+def _strings_as_objects(ds: xr.Dataset) -> xr.Dataset:
+    """Variable-length strings: fixed-width numpy strings are unstable in Zarr v3."""
+    replace = {}
+    for name, var in ds.variables.items():
+        if var.dtype.kind in "UT":
+            replace[name] = var.copy(data=np.asarray(var.values, dtype=object))
+    return ds.assign_coords({k: v for k, v in replace.items() if k in ds.coords}).assign(
+        {k: v for k, v in replace.items() if k in ds.data_vars}
+    )
+
+
+def _chunk_encoding(ds: xr.Dataset, spec: StoreKind) -> dict[str, dict]:
+    encoding = {}
+    for name, var in ds.data_vars.items():
+        chunks = []
+        for dim, size in zip(var.dims, var.shape):
+            target = spec.chunks.get(str(dim), spec.chunks.get(n.STIMULUS, -1))
+            if str(dim).startswith("feature:"):
+                target = -1
+            chunks.append(size if target in (-1, None) else max(1, min(size, target)))
+        encoding[str(name)] = {"chunks": tuple(chunks)} if chunks else {}
+    return encoding
+
+
+def _strings_back(ds: xr.Dataset) -> xr.Dataset:
+    """Object / StringDType string coords read back as plain numpy unicode arrays."""
+    updates = {}
+    for name, coord in ds.coords.items():
+        if coord.dtype.kind in "OT":
+            updates[name] = (coord.dims, np.array(coord.values.tolist(), dtype=str))
+    return ds.assign_coords(updates) if updates else ds
+
+
+def write_store(
+    ds: xr.Dataset,
+    path: str | os.PathLike,
+    *,
+    kind: str | None = None,
+    provenance: dict | None = None,
+) -> Path:
+    """Validate ``ds`` and write it to ``path`` atomically (temporary sibling, then rename).
+
+    A killed job never leaves a store that looks complete: the data goes to a hidden sibling
+    directory first, and only a finished, validated store is renamed into place.
+    """
+    path = Path(path)
+    kind = kind or ds.attrs.get(n.KIND)
+    spec = validate(ds, kind, source=str(path))
+    ds = ds.copy()
+    ds.attrs[n.KIND] = spec.name
+    ds.attrs[n.SCHEMA_VERSION] = n.SCHEMA
+    if provenance is not None:
+        ds.attrs[n.PROVENANCE] = provenance
+    ds = _strings_as_objects(ds)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*[Cc]onsolidated metadata.*")
+            ds.to_zarr(
+                tmp,
+                mode="w",
+                zarr_format=ZARR_FORMAT,
+                consolidated=True,
+                encoding=_chunk_encoding(ds, spec),
+            )
+        _replace(tmp, path)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return path
+
+
+def _replace(new: Path, target: Path) -> None:
+    """Move ``new`` to ``target``, replacing an existing store only once ``new`` is complete."""
+    if not target.exists():
+        os.replace(new, target)
+        return
+    old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
+    os.replace(target, old)
+    try:
+        os.replace(new, target)
+    except BaseException:
+        os.replace(old, target)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def open_store(
+    path: str | os.PathLike, kind: str | None = None, *, load: bool = False, values: bool = False
+) -> xr.Dataset:
+    """Open a store lazily, check it against the contract (of ``kind`` if given) and return it.
+
+    ``load=True`` reads every array into memory; ``values=True`` also checks the data values.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise StoreError(f"store {path} does not exist; run the step that writes it first.")
+    if not (path / "zarr.json").exists():
+        raise StoreError(
+            f"{path} is not a Zarr v3 store (no zarr.json); it may be a partial write or "
+            "another format. Delete it and rerun the step that writes it."
+        )
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*[Cc]onsolidated metadata.*")
+        ds = xr.open_dataset(path, engine="zarr", chunks=None, consolidated=True)
+    if load:
+        ds = ds.load()
+    ds = _strings_back(ds)
+    found = ds.attrs.get(n.KIND)
+    if kind is not None and found != kind:
+        raise StoreError(f"{path} is a {found!r} store; this step needs a {kind!r} store.")
+    validate(ds, found, source=str(path), values=values and load)
+    return ds
+
+
+__all__ = ["KINDS", "open_store", "write_store"]

@@ -1,0 +1,20 @@
+# Layer activations of each model for its stimulus set.
+
+
+rule extract:
+    input:
+        manifest=lambda w: manifest_of(w.model),
+        weights=lambda w: checkpoint_of(w.model),
+    output:
+        store=directory(f"{OUT}/activations/{{model}}.zarr"),
+    params:
+        cfg=lambda w: as_json({"name": w.model, "model": config["models"][w.model], "seed": config["seed"]}),
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    log:
+        f"{OUT}/logs/extract/{{model}}.log",
+    shell:
+        ENV + RUN + " extract -i manifest={input.manifest} -i weights={input.weights}"
+        " -o store={output.store} -p {params.cfg} -t {threads} 2> {log}"

@@ -1,0 +1,56 @@
+# Planted-vs-recovered table (simulated data), tidy tables and the HTML report.
+
+PAIRS = expand("{dataset}__{model}", dataset=DATASETS, model=MODELS)
+
+
+rule recover:
+    input:
+        truth=f"{SIM}/truth.json",
+        encoding=expand(f"{OUT}/encoding/{{pair}}.zarr", pair=PAIRS),
+        alignment=expand(f"{OUT}/alignment/{{pair}}.zarr", pair=PAIRS),
+    output:
+        table=f"{OUT}/tables/recovery.tsv",
+    params:
+        inputs=lambda w, input: input_args(
+            truth=input.truth, encoding=list(input.encoding), alignment=list(input.alignment)
+        ),
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    log:
+        f"{OUT}/logs/recover.log",
+    shell:
+        ENV + RUN + " recover {params.inputs} -o table={output.table} 2> {log}"
+
+
+rule report:
+    input:
+        encoding=expand(f"{OUT}/encoding/{{pair}}.zarr", pair=PAIRS),
+        alignment=expand(f"{OUT}/alignment/{{pair}}.zarr", pair=PAIRS),
+        encoding_tables=expand(f"{OUT}/encoding/{{pair}}.tsv", pair=PAIRS),
+        alignment_tables=expand(f"{OUT}/alignment/{{pair}}.tsv", pair=PAIRS),
+        extra=[f"{SIM}/truth.json", f"{OUT}/tables/recovery.tsv"] if SIMULATED else [],
+    output:
+        html=f"{OUT}/report.html",
+        encoding_table=f"{OUT}/tables/encoding.tsv",
+        alignment_table=f"{OUT}/tables/alignment.tsv",
+    params:
+        cfg=as_json(config.get("report", {})),
+        inputs=lambda w, input: input_args(
+            encoding=list(input.encoding),
+            alignment=list(input.alignment),
+            encoding_tables=list(input.encoding_tables),
+            alignment_tables=list(input.alignment_tables),
+            **({"truth": input.extra[0], "recovery": input.extra[1]} if SIMULATED else {}),
+        ),
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    log:
+        f"{OUT}/logs/report.log",
+    shell:
+        ENV + RUN + " report {params.inputs} -o html={output.html}"
+        " -o encoding_table={output.encoding_table} -o alignment_table={output.alignment_table}"
+        " -p {params.cfg} 2> {log}"
