@@ -35,8 +35,10 @@ def cmd_validate_config(args: argparse.Namespace) -> int:
     except ConfigError as err:
         print(err, file=sys.stderr)
         return 1
-    print(f"{args.config}: valid ({len(config['datasets'])} dataset(s), "
-          f"{len(config['models'])} model(s))")  # fmt: skip
+    print(
+        f"{args.config}: valid ({len(config['datasets'])} dataset(s), "
+        f"{len(config['models'])} model(s))"
+    )
     return 0
 
 
@@ -119,8 +121,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(name)s %(levelname)s: %(message)s")  # fmt: skip
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(name)s %(levelname)s: %(message)s",
+    )
     return args.func(args)
 
 

@@ -36,8 +36,10 @@ def _schema_errors(config: dict, source: str) -> list[str]:
             hint = f"allowed keys here: {allowed}" if allowed else hint
         elif err.validator == "enum":
             hint = f"choose one of {err.validator_value}"
-        messages.append(f"{source}: key '{_key(err.absolute_path)}': {err.message}"
-                        + (f" ({hint})" if hint else ""))  # fmt: skip
+        messages.append(
+            f"{source}: key '{_key(err.absolute_path)}': {err.message}"
+            + (f" ({hint})" if hint else "")
+        )
     return messages
 
 
@@ -46,20 +48,26 @@ def _reference_errors(config: dict, source: str) -> list[str]:
     sim = config.get("simulation", {})
     for name, ds in config.get("datasets", {}).items():
         if ds.get("source") == "simulation" and not sim.get("enabled"):
-            messages.append(f"{source}: key 'datasets.{name}.source' is 'simulation' but "
-                            "'simulation.enabled' is not true; enable the simulation.")  # fmt: skip
+            messages.append(
+                f"{source}: key 'datasets.{name}.source' is 'simulation' but "
+                "'simulation.enabled' is not true; enable the simulation."
+            )
         if ds.get("modality") == "fmri" and "tr" not in ds:
             messages.append(f"{source}: key 'datasets.{name}.tr' is required for fMRI.")
     for name, model in config.get("models", {}).items():
         for key in ("checkpoint", "stimuli"):
             if model.get(key) == "simulation" and not sim.get("enabled"):
-                messages.append(f"{source}: key 'models.{name}.{key}' is 'simulation' but the "
-                                "simulation is not enabled.")  # fmt: skip
+                messages.append(
+                    f"{source}: key 'models.{name}.{key}' is 'simulation' but the "
+                    "simulation is not enabled."
+                )
     known = list_metrics()
     for i, metric in enumerate(config.get("alignment", {}).get("metrics", [])):
         if metric not in known:
-            messages.append(f"{source}: key 'alignment.metrics.{i}': unknown metric {metric!r}; "
-                            f"choose from {known}.")  # fmt: skip
+            messages.append(
+                f"{source}: key 'alignment.metrics.{i}': unknown metric {metric!r}; "
+                f"choose from {known}."
+            )
     for kind, key in (("eeg", "windows"), ("fmri", "regions")):
         names = [u.get("name") for u in sim.get(kind, {}).get(key, [])]
         if len(names) != len(set(names)):

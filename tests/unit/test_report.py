@@ -26,6 +26,7 @@ from brainbridge.report import (
     write_tsv,
 )
 from brainbridge.report import tables as report_tables
+from brainbridge.steps.recovery import COLUMNS as RECOVERY_COLUMNS
 from brainbridge.store import StoreError, open_store, provenance, write_store
 
 LAYERS = ["conv1", "conv2", "conv3", "fc"]
@@ -127,9 +128,8 @@ RECOVERY = pd.DataFrame(
         ("sim-eeg", "eeg", "early", 0.06, 0.14, "conv1", METRICS[1], "conv1", True, 0.2, 0.2),
         ("sim-eeg", "eeg", "late", 0.2, 0.3, "fc", "encoding", "conv2", False, 0.1, 0.15),
     ],
-    columns=["dataset", "modality", "unit", "tmin", "tmax", "planted_layer", "method",
-             "recovered_layer", "match", "score_planted", "score_best"],
-)  # fmt: skip
+    columns=RECOVERY_COLUMNS,
+)
 
 
 @pytest.fixture(scope="module")
@@ -231,9 +231,23 @@ def test_tidy_encoding_columns_and_rows(inputs: dict) -> None:
 def test_tidy_alignment_columns_and_rows(inputs: dict) -> None:
     fmri = tidy_alignment(open_store(inputs["ali_fmri"], "alignment", load=True))
     eeg = tidy_alignment(open_store(inputs["ali_eeg"], "alignment", load=True))
-    expected = ["dataset", "model", "modality", "metric", "region", "layer", "time", "score",
-                "p_value", "ci_low", "ci_high", "null_mean", "null_std",
-                "noise_ceiling_lower", "noise_ceiling_upper"]  # fmt: skip
+    expected = [
+        "dataset",
+        "model",
+        "modality",
+        "metric",
+        "region",
+        "layer",
+        "time",
+        "score",
+        "p_value",
+        "ci_low",
+        "ci_high",
+        "null_mean",
+        "null_std",
+        "noise_ceiling_lower",
+        "noise_ceiling_upper",
+    ]
     assert list(fmri.columns) == expected and list(eeg.columns) == expected
     assert len(fmri) == len(METRICS) * len(REGIONS) * len(LAYERS)
     assert len(eeg) == len(METRICS) * len(LAYERS) * TIMES.size
@@ -255,8 +269,13 @@ def test_write_tsv_roundtrip(tmp_path: Path) -> None:
 
 def test_figures_are_pngs_and_accept_nan() -> None:
     values = np.array([[0.1, np.nan], [0.3, 0.4]])
-    png = heatmap_png(values, rows=["a", "b"], cols=["x", "y"], title="t",
-                      p_values=np.array([[0.001, np.nan], [0.5, 0.01]]))  # fmt: skip
+    png = heatmap_png(
+        values,
+        rows=["a", "b"],
+        cols=["x", "y"],
+        title="t",
+        p_values=np.array([[0.001, np.nan], [0.5, 0.01]]),
+    )
     course = timecourse_png(TIMES, {"l1": np.sin(TIMES)}, title="t", ylabel="r")
     for data in (png, course):
         assert data.startswith(PNG_SIGNATURE) and len(data) > 1024
@@ -338,11 +357,20 @@ def test_report_renders_in_chromium(report: Path, tmp_path: Path) -> None:
 
     shot = tmp_path / "report.png"
     cmd = [
-        str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-        "--no-first-run", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}",
-        "--window-size=1400,3000", report.resolve().as_uri(),
-    ]  # fmt: skip
+        str(CHROMIUM),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        f"--screenshot={shot}",
+        "--window-size=1400,3000",
+        report.resolve().as_uri(),
+    ]
     subprocess.run(cmd, capture_output=True, timeout=60, check=False)
     if os.environ.get("BRAINBRIDGE_REPORT_SHOT"):
         shutil.copy(shot, os.environ["BRAINBRIDGE_REPORT_SHOT"])

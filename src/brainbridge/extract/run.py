@@ -41,8 +41,9 @@ def extract_activations(
     shapes: dict[str, list[int]] = {}
     with capture(model, names) as outputs:
         for start in range(0, len(stimuli), batch_size):
-            batch = load_images(paths[start : start + batch_size], size=image_size,
-                                mean=mean, std=std)  # fmt: skip
+            batch = load_images(
+                paths[start : start + batch_size], size=image_size, mean=mean, std=std
+            )
             model(batch)
             for name in names:
                 out = outputs[name]
@@ -51,8 +52,7 @@ def extract_activations(
                 if name not in arrays:
                     arrays[name] = np.empty((len(stimuli), feats.shape[1]), dtype=dtype)
                 arrays[name][start : start + len(feats)] = feats
-            log.info("extracted %d/%d stimuli", min(start + batch_size, len(stimuli)),
-                     len(stimuli))  # fmt: skip
+            log.info("extracted %d/%d stimuli", min(start + batch_size, len(stimuli)), len(stimuli))
     data_vars = {
         name: xr.Variable(
             (n.STIMULUS, feature_dim(name)),
@@ -62,6 +62,7 @@ def extract_activations(
         for name in names
     }
     return xr.Dataset(
-        data_vars, coords={n.STIMULUS: np.array(stimuli, dtype=str)},
+        data_vars,
+        coords={n.STIMULUS: np.array(stimuli, dtype=str)},
         attrs={n.MODEL: model_name, "layers": names},
-    )  # fmt: skip
+    )

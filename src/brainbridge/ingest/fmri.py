@@ -53,10 +53,12 @@ def lsa_betas(
     frame_times = np.arange(series.shape[0]) * tr
     trials = events.assign(trial_type=[f"trial{k:04d}" for k in range(len(events))])
     design = make_first_level_design_matrix(
-        frame_times, trials[["onset", "duration", "trial_type"]],
-        hrf_model=glm.get("hrf_model", "glover"), drift_model=glm.get("drift_model", "cosine"),
+        frame_times,
+        trials[["onset", "duration", "trial_type"]],
+        hrf_model=glm.get("hrf_model", "glover"),
+        drift_model=glm.get("drift_model", "cosine"),
         high_pass=glm.get("high_pass", 0.01),
-    )  # fmt: skip
+    )
     labels, results = run_glm(series, design.to_numpy(), noise_model=glm.get("noise_model", "ols"))
     theta = np.empty((design.shape[1], series.shape[1]))
     for label, result in results.items():
@@ -79,7 +81,7 @@ def ingest_fmri(
         raise ValueError(f"{len(bold_paths)} BOLD runs but {len(event_paths)} event files.")
     atlas, table = read_atlas(atlas_path, labels_path)
     mask = math_img("img > 0", img=atlas)
-    masker = NiftiMasker(mask_img=mask, standardize=False).fit()
+    masker = NiftiMasker(mask_img=mask, standardize=None).fit()
     voxel_labels = masker.transform(atlas).ravel().astype(int)
     names = dict(zip(table["index"].astype(int), table["name"].astype(str)))
     region = np.array([names.get(v, f"label{v}") for v in voxel_labels], dtype=str)
@@ -112,4 +114,4 @@ def ingest_fmri(
             n.POSITION: ((n.VOXEL, n.SPACE), xyz.astype(np.float64)),
         },
         attrs={n.MODALITY: "fmri", n.TR: float(tr), "units": "beta (a.u.)", "estimator": "LSA"},
-    )  # fmt: skip
+    )

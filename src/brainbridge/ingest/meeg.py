@@ -81,10 +81,19 @@ def make_epochs(
     """Epoch around each event with baseline correction, then resample if asked."""
     baseline = cfg.get("baseline", [None, 0.0])
     epochs = mne.Epochs(
-        raw, events, event_id=None, tmin=cfg.get("tmin", -0.2), tmax=cfg.get("tmax", 0.8),
-        baseline=tuple(baseline) if baseline is not None else None, metadata=meta,
-        picks=["eeg", "meg"], preload=True, reject=None, event_repeated="error", verbose="error",
-    )  # fmt: skip
+        raw,
+        events,
+        event_id=None,
+        tmin=cfg.get("tmin", -0.2),
+        tmax=cfg.get("tmax", 0.8),
+        baseline=tuple(baseline) if baseline is not None else None,
+        metadata=meta,
+        picks=["eeg", "meg"],
+        preload=True,
+        reject=None,
+        event_repeated="error",
+        verbose="error",
+    )
     if cfg.get("resample"):
         epochs.resample(cfg["resample"], verbose="error")
     return epochs
@@ -108,9 +117,13 @@ def epochs_to_dataset(epochs: mne.Epochs, *, modality: str, run: str = "1") -> x
             n.POSITION: ((n.CHANNEL, n.SPACE), np.nan_to_num(pos)),
             n.TIME: epochs.times.astype(np.float64),
         },
-        attrs={n.SFREQ: float(info["sfreq"]), n.MODALITY: modality, "units": "V",
-               "baseline": list(epochs.baseline) if epochs.baseline else "none"},
-    )  # fmt: skip
+        attrs={
+            n.SFREQ: float(info["sfreq"]),
+            n.MODALITY: modality,
+            "units": "V",
+            "baseline": list(epochs.baseline) if epochs.baseline else "none",
+        },
+    )
 
 
 def ingest_meeg(

@@ -10,9 +10,8 @@ import mne
 import numpy as np
 import pandas as pd
 
-from brainbridge.simulate.components import layer_readout
-
 from brainbridge.atomic import atomic_path, write_table
+from brainbridge.simulate.components import layer_readout
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +21,8 @@ CHANNELS = (
 ).split()
 
 # source directions (from the sphere centre) of the stimulus-driven dipoles, early to late
+SPREAD = 1.0  # scatter of a window's dipole directions: distributed generators
+
 SOURCE_SITES = {
     "occipital": [(0.0, -1.0, 0.1), (0.3, -0.95, 0.0), (-0.3, -0.95, 0.0)],
     "occipito-temporal": [(0.7, -0.7, -0.1), (-0.7, -0.7, -0.1), (0.0, -0.9, 0.3)],
@@ -45,9 +46,16 @@ class Window:
         return 0.5 * (self.tmin + self.tmax)
 
 
+def _montage_name() -> str:
+    """The 10-20 template; MNE 1.13 renamed ``standard_1020`` (same positions)."""
+    return (
+        "colin27_1020" if "colin27_1020" in mne.channels.get_builtin_montages() else "standard_1020"
+    )
+
+
 def make_info(sfreq: float) -> mne.Info:
     info = mne.create_info([*list(CHANNELS), "STI 014"], sfreq, ["eeg"] * len(CHANNELS) + ["stim"])
-    info.set_montage(mne.channels.make_standard_montage("standard_1020"))
+    info.set_montage(mne.channels.make_standard_montage(_montage_name()))
     return info
 
 
@@ -67,8 +75,10 @@ def _pink_noise(rng: np.random.Generator, n_series: int, n_times: int, sfreq: fl
     amp = np.zeros_like(freqs)
     band = (freqs >= 1.0) & (freqs <= 45.0)
     amp[band] = 1 / np.sqrt(freqs[band])
-    spectrum = amp * (rng.standard_normal((n_series, len(freqs)))
-                      + 1j * rng.standard_normal((n_series, len(freqs))))  # fmt: skip
+    spectrum = amp * (
+        rng.standard_normal((n_series, len(freqs)))
+        + 1j * rng.standard_normal((n_series, len(freqs)))
+    )
     series = np.fft.irfft(spectrum, n=n_times, axis=1)
     return series / series.std(axis=1, keepdims=True)
 
@@ -77,7 +87,7 @@ def _site_directions(site: list[tuple], per_site: int, rng: np.random.Generator)
     """``per_site`` dipole directions scattered around the directions of one source site."""
     base = np.array(site, dtype=float)
     picks = base[rng.integers(0, len(base), per_site)]
-    return picks + 0.15 * rng.standard_normal(picks.shape)
+    return picks + SPREAD * rng.standard_normal(picks.shape)
 
 
 def simulate_eeg(
@@ -89,7 +99,7 @@ def simulate_eeg(
     sfreq: float = 250.0,
     repetitions: int = 2,
     soa: tuple[float, float] = (1.0, 1.2),
-    dipoles_per_window: int = 10,
+    dipoles_per_window: int = 20,
     noise_dipoles: int = 30,
     noise_nam: float = 20.0,
     sensor_noise_uv: float = 1.0,
@@ -137,11 +147,15 @@ def simulate_eeg(
 
     # a stimulus-independent ERP (P1, N1, P3) on top, as in real visual responses
     erp_lf = _dipole_leadfield(info, sphere, np.array(sites[0] + sites[3][:1]), depth=0.6)
-    erp = sum(
-        a * np.exp(-0.5 * ((kernel_t - c) / w) ** 2)[None, :] * erp_lf[:, [j]]
-        for j, (a, c, w) in enumerate([(15, 0.1, 0.02), (-20, 0.17, 0.025),
-                                       (-10, 0.2, 0.03), (25, 0.35, 0.06)])
-    ) * 1e-9  # fmt: skip
+    erp = (
+        sum(
+            a * np.exp(-0.5 * ((kernel_t - c) / w) ** 2)[None, :] * erp_lf[:, [j]]
+            for j, (a, c, w) in enumerate(
+                [(15, 0.1, 0.02), (-20, 0.17, 0.025), (-10, 0.2, 0.03), (25, 0.35, 0.06)]
+            )
+        )
+        * 1e-9
+    )
     stim = np.zeros(n_times)
     codes = np.arange(1, n_stim + 1)
     for trial, s in enumerate(order):

@@ -90,34 +90,44 @@ def simulate_fmri(
         onsets = 6.0 + np.concatenate([[0.0], np.cumsum(rng.uniform(*soa, size=n_stim - 1))])
         n_scans = int(np.ceil((onsets[-1] + 20.0) / tr))
         frame_times = np.arange(n_scans) * tr
-        trial_events = pd.DataFrame({
-            "onset": onsets, "duration": 1.0,
-            "trial_type": [f"trial{k:04d}" for k in range(n_stim)],
-        })  # fmt: skip
+        trial_events = pd.DataFrame(
+            {
+                "onset": onsets,
+                "duration": 1.0,
+                "trial_type": [f"trial{k:04d}" for k in range(n_stim)],
+            }
+        )
         design = make_first_level_design_matrix(
             frame_times, trial_events, hrf_model="glover", drift_model=None
         )[trial_events["trial_type"]].to_numpy()
         trial_amp = amplitude[order] + trial_noise * rng.standard_normal((n_stim, n_vox))
         trial_amp[:, flat == 0] = 0.0
         bold = design @ trial_amp
-        drift = np.cos(np.outer(frame_times, rng.uniform(0, 2 * np.pi / 300, 3)) + rng.uniform(
-            0, 2 * np.pi, 3)) @ rng.normal(0, 0.5, (3, n_vox))  # fmt: skip
+        drift = np.cos(
+            np.outer(frame_times, rng.uniform(0, 2 * np.pi / 300, 3)) + rng.uniform(0, 2 * np.pi, 3)
+        ) @ rng.normal(0, 0.5, (3, n_vox))
         ar = np.zeros((n_scans, n_vox))
         innov = scanner_noise * np.sqrt(1 - 0.3**2) * rng.standard_normal((n_scans, n_vox))
         ar[0] = scanner_noise * rng.standard_normal(n_vox)
         for t in range(1, n_scans):
             ar[t] = 0.3 * ar[t - 1] + innov[t]
         series = 100.0 + bold + drift + ar
-        images.append(nib.Nifti1Image(series.T.reshape(*GRID, n_scans).astype(np.float32),
-                                      _affine()))  # fmt: skip
+        images.append(
+            nib.Nifti1Image(series.T.reshape(*GRID, n_scans).astype(np.float32), _affine())
+        )
         header = images[-1].header
         header.set_xyzt_units("mm", "sec")
         header["pixdim"][4] = tr
-        events.append(pd.DataFrame({
-            "onset": onsets, "duration": 1.0,
-            "trial_type": [conditions[s] for s in order],
-            "stimulus": [stimuli[s] for s in order],
-        }))  # fmt: skip
+        events.append(
+            pd.DataFrame(
+                {
+                    "onset": onsets,
+                    "duration": 1.0,
+                    "trial_type": [conditions[s] for s in order],
+                    "stimulus": [stimuli[s] for s in order],
+                }
+            )
+        )
     atlas = nib.Nifti1Image(labels, _affine())
     return images, events, atlas, label_table
 

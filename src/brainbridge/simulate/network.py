@@ -75,10 +75,15 @@ def save_checkpoint(net: SimNet, path: str | Path, *, classes: list[str], meta: 
     """Save weights and metadata as plain tensors/strings (loadable with weights_only=True)."""
     with atomic_path(path) as tmp:
         torch.save(
-            {"arch": "simnet", "n_classes": len(classes), "classes": classes, "meta": meta,
-             "state_dict": net.state_dict()},
+            {
+                "arch": "simnet",
+                "n_classes": len(classes),
+                "classes": classes,
+                "meta": meta,
+                "state_dict": net.state_dict(),
+            },
             tmp,
-        )  # fmt: skip
+        )
 
 
 def load_simnet(path: str | Path) -> SimNet:

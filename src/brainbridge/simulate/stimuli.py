@@ -38,15 +38,20 @@ def draw_stimulus(category: str, size: int, rng: np.random.Generator) -> Image.I
     if category == "disc":
         draw.ellipse([cx - radius, cy - radius, cx + radius, cy + radius], fill=fg)
     elif category == "ring":
-        draw.ellipse([cx - radius, cy - radius, cx + radius, cy + radius], outline=fg,
-                     width=max(2, int(radius * 0.3)))  # fmt: skip
+        draw.ellipse(
+            [cx - radius, cy - radius, cx + radius, cy + radius],
+            outline=fg,
+            width=max(2, int(radius * 0.3)),
+        )
     elif category in ("square", "triangle"):
         corners = 4 if category == "square" else 3
         pts = [
-            (cx + radius * math.cos(angle + 2 * math.pi * k / corners),
-             cy + radius * math.sin(angle + 2 * math.pi * k / corners))
+            (
+                cx + radius * math.cos(angle + 2 * math.pi * k / corners),
+                cy + radius * math.sin(angle + 2 * math.pi * k / corners),
+            )
             for k in range(corners)
-        ]  # fmt: skip
+        ]
         draw.polygon(pts, fill=fg)
     elif category == "stripes":
         period = big / rng.uniform(3, 6)

@@ -8,11 +8,10 @@ import numpy as np
 import xarray as xr
 
 from brainbridge.align import bootstrap_ci, get_metric, noise_ceiling_split_half, permutation_test
-from brainbridge.atomic import write_table
 from brainbridge.report.tables import tidy_alignment
-from brainbridge.steps.units import brain_units, has_time
+from brainbridge.steps.units import brain_units, has_time, write_result
 from brainbridge.store import names as n
-from brainbridge.store import open_store, provenance, write_store
+from brainbridge.store import open_store
 from brainbridge.store.join import layer_matrix, split_half_average, stimulus_average
 
 log = logging.getLogger(__name__)
@@ -34,8 +33,10 @@ def align(inputs: dict, outputs: dict, params: dict) -> None:
     halves = split_half_average(brain)
     half_units = [brain_units(h, modality, region) for h in halves] if halves else None
     layers = params.get("layers") or [str(v) for v in activations.data_vars]
-    features = {layer: layer_matrix(activations, layer, stimuli, source=str(inputs["brain"]))
-                for layer in layers}  # fmt: skip
+    features = {
+        layer: layer_matrix(activations, layer, stimuli, source=str(inputs["brain"]))
+        for layer in layers
+    }
     metrics = [get_metric(m) for m in cfg["metrics"]]
 
     n_time = avg.sizes.get(n.TIME, 0) if has_time(modality) else 0
@@ -45,14 +46,36 @@ def align(inputs: dict, outputs: dict, params: dict) -> None:
     for i, metric in enumerate(metrics):
         for j, (unit, patterns) in enumerate(units.items()):
             for k, layer in enumerate(layers):
-                perm = permutation_test(metric, patterns, features[layer],
-                                        n_permutations=cfg["n_permutations"], seed=seed)  # fmt: skip
-                boot = bootstrap_ci(metric, patterns, features[layer],
-                                    n_bootstrap=cfg["n_bootstrap"], ci=cfg["ci"], seed=seed)  # fmt: skip
-                for key, value in zip(STATS, (perm.observed, perm.p_value, perm.null_mean,
-                                              perm.null_std, boot.lower, boot.upper)):  # fmt: skip
+                perm = permutation_test(
+                    metric,
+                    patterns,
+                    features[layer],
+                    n_permutations=cfg["n_permutations"],
+                    seed=seed,
+                )
+                boot = bootstrap_ci(
+                    metric,
+                    patterns,
+                    features[layer],
+                    n_bootstrap=cfg["n_bootstrap"],
+                    ci=cfg["ci"],
+                    seed=seed,
+                )
+                for key, value in zip(
+                    STATS,
+                    (
+                        perm.observed,
+                        perm.p_value,
+                        perm.null_mean,
+                        perm.null_std,
+                        boot.lower,
+                        boot.upper,
+                    ),
+                ):
                     out[key][i, j, k] = value
-                log.info("%s %s %s: %.3f", metric.name, unit, layer, float(np.nanmax(perm.observed)))
+                log.info(
+                    "%s %s %s: %.3f", metric.name, unit, layer, float(np.nanmax(perm.observed))
+                )
             if half_units is not None:
                 a, b = half_units[0][unit], half_units[1][unit]
                 nc = noise_ceiling_split_half(a, b, metric)
@@ -65,11 +88,19 @@ def align(inputs: dict, outputs: dict, params: dict) -> None:
     data = {key: (dims, value) for key, value in out.items()}
     data["noise_ceiling_lower"] = (dims[:2] + dims[3:], ceiling["lower"])
     data["noise_ceiling_upper"] = (dims[:2] + dims[3:], ceiling["upper"])
-    ds = xr.Dataset(data, coords={k: np.asarray(v, dtype=str) if k != n.TIME else v
-                                  for k, v in coords.items()})  # fmt: skip
-    ds.attrs.update(dataset=params["dataset"], model=params["model"], modality=modality,
-                    n_permutations=cfg["n_permutations"], n_bootstrap=cfg["n_bootstrap"],
-                    ci=cfg["ci"])  # fmt: skip
-    write_store(ds, outputs["store"], kind="alignment", provenance=provenance(
-        inputs=inputs, config=params, seed=seed, step="align"))  # fmt: skip
-    write_table(tidy_alignment(ds), outputs["table"])
+    ds = xr.Dataset(
+        data, coords={k: np.asarray(v, dtype=str) if k != n.TIME else v for k, v in coords.items()}
+    )
+    write_result(
+        ds,
+        kind="alignment",
+        step="align",
+        inputs=inputs,
+        outputs=outputs,
+        params=params,
+        tidy=tidy_alignment,
+        modality=modality,
+        n_permutations=cfg["n_permutations"],
+        n_bootstrap=cfg["n_bootstrap"],
+        ci=cfg["ci"],
+    )

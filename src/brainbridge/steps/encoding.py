@@ -8,12 +8,11 @@ import numpy as np
 import torch
 import xarray as xr
 
-from brainbridge.atomic import write_table
 from brainbridge.encode import cross_validated_scores
 from brainbridge.report.tables import tidy_encoding
-from brainbridge.steps.units import SCALP
+from brainbridge.steps.units import SCALP, write_result
 from brainbridge.store import names as n
-from brainbridge.store import open_store, provenance, write_store
+from brainbridge.store import open_store
 from brainbridge.store.join import layer_matrix, stimulus_average
 
 log = logging.getLogger(__name__)
@@ -35,19 +34,36 @@ def encode(inputs: dict, outputs: dict, params: dict) -> None:
     for layer in layers:
         x = layer_matrix(activations, layer, stimuli, source=str(inputs["brain"]))
         result = cross_validated_scores(
-            x, y, np.asarray(cfg["alphas"], dtype=float), n_folds=cfg["n_folds"],
-            scoring=cfg["scoring"], seed=params.get("seed", 0), backend=cfg.get("backend", "auto"),
-        )  # fmt: skip
+            x,
+            y,
+            np.asarray(cfg["alphas"], dtype=float),
+            n_folds=cfg["n_folds"],
+            scoring=cfg["scoring"],
+            seed=params.get("seed", 0),
+            backend=cfg.get("backend", "auto"),
+        )
         scores.append(result.scores.reshape(target_shape))
         alphas.append(np.median(result.alphas, axis=0).reshape(target_shape))
-        log.info("layer %s: mean %s %.3f over %d targets", layer, cfg["scoring"],
-                 float(np.mean(result.scores)), y.shape[1])  # fmt: skip
+        log.info(
+            "layer %s: mean %s %.3f over %d targets",
+            layer,
+            cfg["scoring"],
+            float(np.mean(result.scores)),
+            y.shape[1],
+        )
     ds = _encoding_dataset(brain, avg, layers, np.stack(scores), np.stack(alphas), modality)
-    ds.attrs.update(dataset=params["dataset"], model=params["model"], modality=modality,
-                    scoring=cfg["scoring"], n_folds=cfg["n_folds"])  # fmt: skip
-    write_store(ds, outputs["store"], kind="encoding", provenance=provenance(
-        inputs=inputs, config=params, seed=params.get("seed"), step="encode"))  # fmt: skip
-    write_table(tidy_encoding(ds), outputs["table"])
+    write_result(
+        ds,
+        kind="encoding",
+        step="encode",
+        inputs=inputs,
+        outputs=outputs,
+        params=params,
+        tidy=tidy_encoding,
+        modality=modality,
+        scoring=cfg["scoring"],
+        n_folds=cfg["n_folds"],
+    )
 
 
 def _encoding_dataset(brain, avg, layers, scores, alphas, modality) -> xr.Dataset:
@@ -56,8 +72,10 @@ def _encoding_dataset(brain, avg, layers, scores, alphas, modality) -> xr.Datase
     for dim in avg.dims[1:]:
         if dim in avg.coords:
             coords[dim] = avg[dim].values
-    ds = xr.Dataset({"score": (dims, scores.astype(np.float32)),
-                     "alpha": (dims, alphas.astype(np.float32))}, coords=coords)  # fmt: skip
+    ds = xr.Dataset(
+        {"score": (dims, scores.astype(np.float32)), "alpha": (dims, alphas.astype(np.float32))},
+        coords=coords,
+    )
     if modality == "fmri":
         region = brain[n.REGION].values.astype(str)
         names = list(dict.fromkeys(region.tolist()))
@@ -66,5 +84,8 @@ def _encoding_dataset(brain, avg, layers, scores, alphas, modality) -> xr.Datase
         ds["summary"] = ((n.LAYER, n.REGION), summary.astype(np.float32))
     else:
         ds = ds.assign_coords(region=np.array([SCALP], dtype=str))
-        ds["summary"] = ((n.LAYER, n.REGION, n.TIME), scores.mean(axis=1)[:, None, :].astype(np.float32))
+        ds["summary"] = (
+            (n.LAYER, n.REGION, n.TIME),
+            scores.mean(axis=1)[:, None, :].astype(np.float32),
+        )
     return ds

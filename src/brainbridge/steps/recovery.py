@@ -13,20 +13,49 @@ from brainbridge.steps.units import SCALP
 from brainbridge.store import names as n
 from brainbridge.store import open_store
 
-COLUMNS = ["dataset", "modality", "unit", "tmin", "tmax", "planted_layer", "method",
-           "recovered_layer", "match", "score_planted", "score_best"]  # fmt: skip
+COLUMNS = [
+    "dataset",
+    "modality",
+    "unit",
+    "tmin",
+    "tmax",
+    "planted_layer",
+    "method",
+    "recovered_layer",
+    "match",
+    "score_planted",
+    "score_best",
+]
 
 
 def _planted_units(truth: dict) -> list[dict]:
     units = []
     if "fmri" in truth:
         for region, spec in truth["fmri"]["regions"].items():
-            units.append({"dataset": truth["fmri"]["dataset"], "modality": "fmri", "unit": region,
-                          "region": region, "tmin": np.nan, "tmax": np.nan, "layer": spec["layer"]})  # fmt: skip
+            units.append(
+                {
+                    "dataset": truth["fmri"]["dataset"],
+                    "modality": "fmri",
+                    "unit": region,
+                    "region": region,
+                    "tmin": np.nan,
+                    "tmax": np.nan,
+                    "layer": spec["layer"],
+                }
+            )
     if "eeg" in truth:
         for w in truth["eeg"]["windows"]:
-            units.append({"dataset": truth["eeg"]["dataset"], "modality": "eeg", "unit": w["name"],
-                          "region": SCALP, "tmin": w["tmin"], "tmax": w["tmax"], "layer": w["layer"]})  # fmt: skip
+            units.append(
+                {
+                    "dataset": truth["eeg"]["dataset"],
+                    "modality": "eeg",
+                    "unit": w["name"],
+                    "region": SCALP,
+                    "tmin": w["tmin"],
+                    "tmax": w["tmax"],
+                    "layer": w["layer"],
+                }
+            )
     return units
 
 
@@ -44,14 +73,26 @@ def _row(unit: dict, method: str, per_layer: xr.DataArray) -> dict:
     values = per_layer.values.astype(float)
     best = layers[int(np.nanargmax(values))]
     planted = unit["layer"]
-    return {"dataset": unit["dataset"], "modality": unit["modality"], "unit": unit["unit"],
-            "tmin": unit["tmin"], "tmax": unit["tmax"], "planted_layer": planted,
-            "method": method, "recovered_layer": best, "match": bool(best == planted),
-            "score_planted": float(values[list(layers).index(planted)]) if planted in layers else np.nan,
-            "score_best": float(np.nanmax(values))}  # fmt: skip
+    return {
+        "dataset": unit["dataset"],
+        "modality": unit["modality"],
+        "unit": unit["unit"],
+        "tmin": unit["tmin"],
+        "tmax": unit["tmax"],
+        "planted_layer": planted,
+        "method": method,
+        "recovered_layer": best,
+        "match": bool(best == planted),
+        "score_planted": float(values[list(layers).index(planted)])
+        if planted in layers
+        else np.nan,
+        "score_best": float(np.nanmax(values)),
+    }
 
 
-def recovery_table(truth: dict, encoding: list[xr.Dataset], alignment: list[xr.Dataset]) -> pd.DataFrame:
+def recovery_table(
+    truth: dict, encoding: list[xr.Dataset], alignment: list[xr.Dataset]
+) -> pd.DataFrame:
     """One row per planted unit and method (encoding, then each alignment metric)."""
     rows = []
     for unit in _planted_units(truth):

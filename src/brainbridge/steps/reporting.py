@@ -24,7 +24,10 @@ def report(inputs: dict, outputs: dict, params: dict) -> None:
         if f"{key}_table" in outputs:
             write_table(_concat(_as_list(inputs.get(f"{key}_tables"))), outputs[f"{key}_table"])
     build_report(
-        encoding=_as_list(inputs.get("encoding")), alignment=_as_list(inputs.get("alignment")),
-        out=outputs["html"], truth=inputs.get("truth"), recovery=inputs.get("recovery"),
+        encoding=_as_list(inputs.get("encoding")),
+        alignment=_as_list(inputs.get("alignment")),
+        out=outputs["html"],
+        truth=inputs.get("truth"),
+        recovery=inputs.get("recovery"),
         title=params.get("title", "brainbridge report"),
-    )  # fmt: skip
+    )

@@ -26,26 +26,38 @@ def simulate_stimuli(inputs: dict, outputs: dict, params: dict) -> None:
     """Procedural images and their manifest."""
     cfg = params["stimuli"]
     make_stimuli(
-        Path(outputs["manifest"]).parent, categories=cfg["categories"],
-        per_category=cfg["per_category"], image_size=cfg["image_size"], seed=params["seed"],
-    )  # fmt: skip
+        Path(outputs["manifest"]).parent,
+        categories=cfg["categories"],
+        per_category=cfg["per_category"],
+        image_size=cfg["image_size"],
+        seed=params["seed"],
+    )
 
 
 def train_simulation_network(inputs: dict, outputs: dict, params: dict) -> None:
     """Train the small CNN briefly on the stimulus categories."""
     manifest = read_manifest(inputs["manifest"])
     image = params["image"]
-    x = load_images(manifest["path"].tolist(), size=image["size"], mean=image["mean"],
-                    std=image["std"])  # fmt: skip
+    x = load_images(
+        manifest["path"].tolist(), size=image["size"], mean=image["mean"], std=image["std"]
+    )
     classes = sorted(manifest["category"].unique())
     y = manifest["category"].map({c: i for i, c in enumerate(classes)}).to_numpy()
     net, accuracy = train_network(
-        x.numpy(), y, n_classes=len(classes), epochs=params["network"]["epochs"],
-        learning_rate=params["network"]["learning_rate"], seed=params["seed"],
-    )  # fmt: skip
+        x.numpy(),
+        y,
+        n_classes=len(classes),
+        epochs=params["network"]["epochs"],
+        learning_rate=params["network"]["learning_rate"],
+        seed=params["seed"],
+    )
     log.info("network trained: accuracy %.2f after %d epochs", accuracy[-1], len(accuracy))
-    save_checkpoint(net, outputs["weights"], classes=classes,
-                    meta={"train_accuracy": float(accuracy[-1]), "seed": params["seed"]})  # fmt: skip
+    save_checkpoint(
+        net,
+        outputs["weights"],
+        classes=classes,
+        meta={"train_accuracy": float(accuracy[-1]), "seed": params["seed"]},
+    )
 
 
 def extract(inputs: dict, outputs: dict, params: dict) -> None:
@@ -56,12 +68,24 @@ def extract(inputs: dict, outputs: dict, params: dict) -> None:
     model = load_model(model_cfg["source"], inputs["weights"])
     image = model_cfg["image"]
     ds = extract_activations(
-        model, manifest, layers=model_cfg["layers"], image_size=image["size"],
-        mean=image["mean"], std=image["std"], pooling=model_cfg.get("pooling", "flatten"),
-        batch_size=model_cfg.get("batch_size", 64), model_name=params["name"],
-    )  # fmt: skip
-    write_store(ds, outputs["store"], kind="activations", provenance=provenance(
-        inputs=inputs, config=params, seed=params.get("seed"), step="extract"))  # fmt: skip
+        model,
+        manifest,
+        layers=model_cfg["layers"],
+        image_size=image["size"],
+        mean=image["mean"],
+        std=image["std"],
+        pooling=model_cfg.get("pooling", "flatten"),
+        batch_size=model_cfg.get("batch_size", 64),
+        model_name=params["name"],
+    )
+    write_store(
+        ds,
+        outputs["store"],
+        kind="activations",
+        provenance=provenance(
+            inputs=inputs, config=params, seed=params.get("seed"), step="extract"
+        ),
+    )
 
 
 def simulate_recordings(inputs: dict, outputs: dict, params: dict) -> None:
@@ -76,34 +100,58 @@ def simulate_recordings(inputs: dict, outputs: dict, params: dict) -> None:
 
     windows = [Window(**w) for w in eeg_cfg["windows"]]
     raw, table = simulate_eeg(
-        activations, stimuli, conditions, windows, sfreq=eeg_cfg["sfreq"],
-        repetitions=eeg_cfg["repetitions"], soa=tuple(eeg_cfg["soa"]),
+        activations,
+        stimuli,
+        conditions,
+        windows,
+        sfreq=eeg_cfg["sfreq"],
+        repetitions=eeg_cfg["repetitions"],
+        soa=tuple(eeg_cfg["soa"]),
         dipoles_per_window=eeg_cfg["dipoles_per_window"],
-        noise_dipoles=eeg_cfg["noise_dipoles"], seed=seed + 1,
-    )  # fmt: skip
+        noise_dipoles=eeg_cfg["noise_dipoles"],
+        seed=seed + 1,
+    )
     write_eeg(raw, table, Path(outputs["eeg_raw"]), Path(outputs["eeg_events"]))
     log.info("EEG: %d channels, %.0f s", len(raw.ch_names) - 1, raw.times[-1])
 
     regions = [Region(**r) for r in fmri_cfg["regions"]]
     images, events, atlas, labels = simulate_fmri(
-        activations, stimuli, conditions, regions, tr=fmri_cfg["tr"], runs=fmri_cfg["runs"],
-        soa=tuple(fmri_cfg["soa"]), seed=seed + 2,
-    )  # fmt: skip
-    write_fmri(images, events, atlas, labels, bold_paths=[Path(p) for p in outputs["bold"]],
-               event_paths=[Path(p) for p in outputs["bold_events"]],
-               atlas_path=Path(outputs["atlas"]), labels_path=Path(outputs["atlas_labels"]))  # fmt: skip
+        activations,
+        stimuli,
+        conditions,
+        regions,
+        tr=fmri_cfg["tr"],
+        runs=fmri_cfg["runs"],
+        soa=tuple(fmri_cfg["soa"]),
+        seed=seed + 2,
+    )
+    write_fmri(
+        images,
+        events,
+        atlas,
+        labels,
+        bold_paths=[Path(p) for p in outputs["bold"]],
+        event_paths=[Path(p) for p in outputs["bold_events"]],
+        atlas_path=Path(outputs["atlas"]),
+        labels_path=Path(outputs["atlas_labels"]),
+    )
     log.info("fMRI: %d runs, %d regions", len(images), len(regions))
 
     truth = {
         "seed": seed,
-        "eeg": {"dataset": eeg_cfg["dataset"], "windows": [w.__dict__ for w in windows],
-                "snr": "variance across stimuli of the window's stimulus-specific signal at its "
-                       "centre / background noise variance, channel-averaged, single trial"},
-        "fmri": {"dataset": fmri_cfg["dataset"],
-                 "regions": {r.name: {"layer": r.layer, "snr": r.snr} for r in regions},
-                 "snr": "variance across stimuli of single-trial response amplitudes / "
-                        "trial-to-trial amplitude variance"},
-    }  # fmt: skip
+        "eeg": {
+            "dataset": eeg_cfg["dataset"],
+            "windows": [w.__dict__ for w in windows],
+            "snr": "variance across stimuli of the window's stimulus-specific signal at its "
+            "centre / background noise variance, channel-averaged, single trial",
+        },
+        "fmri": {
+            "dataset": fmri_cfg["dataset"],
+            "regions": {r.name: {"layer": r.layer, "snr": r.snr} for r in regions},
+            "snr": "variance across stimuli of single-trial response amplitudes / "
+            "trial-to-trial amplitude variance",
+        },
+    }
     write_text(json.dumps(truth, indent=2, default=_json_default), outputs["truth"])
 
 

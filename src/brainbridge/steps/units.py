@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
+import pandas as pd
 import xarray as xr
 
+from brainbridge.atomic import write_table
 from brainbridge.store import names as n
+from brainbridge.store import provenance, write_store
 
 SCALP = "scalp"
 
 
-def brain_units(avg: xr.DataArray, modality: str, region: np.ndarray | None) -> dict[str, np.ndarray]:
-    """Patterns per unit: fMRI ``{region: (stimulus, voxel)}``; M/EEG ``{scalp: (time, stimulus, channel)}``."""
+def brain_units(
+    avg: xr.DataArray, modality: str, region: np.ndarray | None
+) -> dict[str, np.ndarray]:
+    """Patterns per unit.
+
+    fMRI: ``{region: (stimulus, voxel)}``; M/EEG: ``{scalp: (time, stimulus, channel)}``.
+    """
     if modality == "fmri":
         return {str(r): avg.values[:, region == r] for r in dict.fromkeys(region.tolist())}
     return {SCALP: avg.transpose(n.TIME, n.STIMULUS, n.CHANNEL).values}
@@ -19,3 +29,21 @@ def brain_units(avg: xr.DataArray, modality: str, region: np.ndarray | None) -> 
 
 def has_time(modality: str) -> bool:
     return modality != "fmri"
+
+
+def write_result(
+    ds: xr.Dataset,
+    *,
+    kind: str,
+    step: str,
+    inputs: dict,
+    outputs: dict,
+    params: dict,
+    tidy: Callable[[xr.Dataset], pd.DataFrame],
+    **attrs: object,
+) -> None:
+    """Label a result with its dataset and model, write its store and its tidy table."""
+    ds.attrs.update(dataset=params["dataset"], model=params["model"], **attrs)
+    prov = provenance(inputs=inputs, config=params, seed=params.get("seed"), step=step)
+    write_store(ds, outputs["store"], kind=kind, provenance=prov)
+    write_table(tidy(ds), outputs["table"])

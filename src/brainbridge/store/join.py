@@ -40,8 +40,14 @@ def split_half_average(brain: xr.Dataset) -> tuple[xr.DataArray, xr.DataArray] |
     return halves[0].sel({n.STIMULUS: common}), halves[1].sel({n.STIMULUS: common})
 
 
-def layer_matrix(activations: xr.Dataset, layer: str, stimuli: np.ndarray, *, source: str) -> np.ndarray:
+def layer_matrix(
+    activations: xr.Dataset, layer: str, stimuli: np.ndarray, *, source: str
+) -> np.ndarray:
     """``layer`` features (stimulus x feature) in the order of ``stimuli``."""
-    check_stimuli(stimuli, activations[n.STIMULUS].values, wanted_from=source,
-                  available_from=f"activation store of model {activations.attrs.get(n.MODEL)!r}")  # fmt: skip
+    check_stimuli(
+        stimuli,
+        activations[n.STIMULUS].values,
+        wanted_from=source,
+        available_from=f"activation store of model {activations.attrs.get(n.MODEL)!r}",
+    )
     return np.asarray(activations[layer].sel({n.STIMULUS: stimuli}).values, dtype=np.float64)

@@ -14,9 +14,17 @@ from pathlib import Path
 import brainbridge
 
 PACKAGES = (
-    "numpy", "scipy", "xarray", "zarr", "mne", "nilearn", "nibabel", "scikit-learn", "torch",
+    "numpy",
+    "scipy",
+    "xarray",
+    "zarr",
+    "mne",
+    "nilearn",
+    "nibabel",
+    "scikit-learn",
+    "torch",
     "snakemake",
-)  # fmt: skip
+)
 
 
 def checksum(path: str | os.PathLike, *, chunk: int = 1 << 20) -> str:
@@ -50,12 +58,18 @@ def code_version() -> str:
     try:
         commit = subprocess.run(
             ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
-            capture_output=True, text=True, timeout=5, check=True,
-        ).stdout.strip()  # fmt: skip
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
         dirty = subprocess.run(
             ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True, text=True, timeout=5, check=True,
-        ).stdout.strip()  # fmt: skip
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
         return f"{version}+g{commit}{'.dirty' if dirty else ''}"
     except (OSError, subprocess.SubprocessError):
         return version
