@@ -78,6 +78,18 @@ def _reference_errors(config: dict, source: str) -> list[str]:
     return messages
 
 
+def expand_path(value: str, config: dict) -> str:
+    """Replace ``{name}`` with ``config['paths'][name]`` (e.g. ``{data}/eegbci/S001``)."""
+    paths = config.get("paths", {})
+    try:
+        return value.format(**paths)
+    except KeyError as err:
+        raise ConfigError(
+            f"path {value!r} uses {{{err.args[0]}}}, which is not defined under 'paths'; "
+            f"defined: {sorted(paths)}."
+        ) from err
+
+
 def check_config(config: dict, source: str = "config") -> dict:
     """Raise :class:`ConfigError` listing every problem, each naming its key and the fix."""
     messages = _schema_errors(config, source)

@@ -3,6 +3,8 @@ import json
 import shlex
 import sys
 
+from brainbridge.config import expand_path
+
 OUT = config["output_dir"]
 SIM = f"{OUT}/simulation"
 DATASETS = list(config["datasets"])
@@ -31,14 +33,19 @@ def input_args(**groups):
     return " ".join(args)
 
 
+def path(value):
+    """A path setting with {name} placeholders from `paths` expanded (e.g. {data}/eegbci)."""
+    return expand_path(value, config)
+
+
 def manifest_of(model):
     stimuli = config["models"][model]["stimuli"]
-    return f"{SIM}/stimuli/manifest.tsv" if stimuli == "simulation" else stimuli
+    return f"{SIM}/stimuli/manifest.tsv" if stimuli == "simulation" else path(stimuli)
 
 
 def checkpoint_of(model):
     weights = config["models"][model]["checkpoint"]
-    return f"{SIM}/network.pt" if weights == "simulation" else weights
+    return f"{SIM}/network.pt" if weights == "simulation" else path(weights)
 
 
 def brain_store(dataset):
