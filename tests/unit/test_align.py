@@ -279,9 +279,24 @@ def test_noise_ceiling_low_vs_high_noise(name):
         a, b = split_repetitions(reps)
         nc = noise_ceiling_split_half(a, b, name)
         assert nc.upper.shape == (3,)
-        assert np.all(nc.upper >= nc.lower)
+        defined = np.isfinite(nc.lower)
+        assert np.all(nc.upper[defined] >= nc.lower[defined])
+        assert np.all(np.isnan(nc.upper[nc.split_half <= 0]))  # no reliable structure
         out[noise] = nc
-    assert np.all(out[0.3].lower > out[3.0].lower)
-    assert np.all(out[0.3].upper > out[3.0].upper)
+    assert np.all(out[0.3].lower > np.nan_to_num(out[3.0].lower))
+    assert np.all(out[0.3].upper > np.nan_to_num(out[3.0].upper))
     r = out[0.3].split_half
-    np.testing.assert_allclose(out[0.3].upper, 2 * r / (1 + r))
+    np.testing.assert_allclose(out[0.3].lower, 2 * r / (1 + r))
+    np.testing.assert_allclose(out[0.3].upper, np.sqrt(2 * r / (1 + r)))
+
+
+@pytest.mark.parametrize("name", [RSA_SPEARMAN, "rsa-rdm=correlation-compare=pearson"])
+def test_true_model_reaches_the_noise_ceiling(name):
+    """The noise-free generating representation scores inside [lower, upper], near upper."""
+    rng = np.random.default_rng(17)
+    signal = rng.normal(size=(60, 40))
+    reps = signal + 2.0 * rng.normal(size=(2, 60, 40))
+    nc = noise_ceiling_split_half(reps[0], reps[1], name)
+    true_score = float(get_metric(name).score(reps.mean(axis=0), signal))
+    assert float(nc.lower) < true_score < float(nc.upper) + 0.05
+    assert abs(true_score - float(nc.upper)) < abs(true_score - float(nc.lower))

@@ -93,9 +93,27 @@ def test_cv_matches_sklearn_in_same_folds(standardize):
         np.testing.assert_array_equal(res.alphas[k], ref.alpha_)
         P[test] = ref.predict(Xte)
     np.testing.assert_allclose(res.predictions, P, rtol=1e-7, atol=1e-9)
-    np.testing.assert_allclose(res.scores, score_predictions(Y, P), atol=1e-10)
+    per_fold = [
+        [np.corrcoef(Y[te, j], P[te, j])[0, 1] for j in range(Y.shape[1])] for _, te in res.folds
+    ]
+    np.testing.assert_allclose(res.scores, np.mean(per_fold, axis=0), atol=1e-10)
+    concat = cross_validated_scores(
+        X, Y, ALPHAS, n_folds=4, standardize=standardize, backend="numpy", aggregate="concatenated"
+    )
+    np.testing.assert_allclose(concat.scores, score_predictions(Y, P), atol=1e-10)
     r = [np.corrcoef(Y[:, j], P[:, j])[0, 1] for j in range(Y.shape[1])]
-    np.testing.assert_allclose(res.scores, r, atol=1e-10)
+    np.testing.assert_allclose(concat.scores, r, atol=1e-10)
+
+
+def test_per_fold_scores_are_unbiased_under_the_null():
+    rng = np.random.default_rng(3)
+    X, Y = rng.standard_normal((100, 40)), rng.standard_normal((100, 400))
+    folds = cross_validated_scores(X, Y, ALPHAS, backend="numpy").scores
+    concat = cross_validated_scores(X, Y, ALPHAS, backend="numpy", aggregate="concatenated")
+    assert abs(folds.mean()) < 0.03  # no signal: zero on average
+    assert concat.scores.mean() < folds.mean() - 0.03  # the concatenated score is biased low
+    with pytest.raises(ValueError, match="aggregate"):
+        cross_validated_scores(X, Y, ALPHAS, aggregate="median")
 
 
 def test_groups_keep_repeats_in_one_fold():

@@ -145,20 +145,20 @@ def split_repetitions(patterns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def noise_ceiling_split_half(
     patterns_a: ArrayOrRDM, patterns_b: ArrayOrRDM, metric: str | Metric
 ) -> NoiseCeiling:
-    """Split-half reliability of the brain representation under ``metric``.
+    """Noise ceiling of scores against the averaged data, from its split-half reliability.
 
     ``patterns_a`` and ``patterns_b`` (..., n_stimuli, n_features) are independent halves of
-    the repeated presentations (e.g. :func:`split_repetitions`). ``split_half`` = metric
-    between the halves = ``lower``: the similarity one noisy half-data representation
-    reaches with another, i.e. what a model as good as the (half-)data itself would score.
-    ``upper`` = Spearman-Brown ``2 r / (1 + r)``: the reliability projected to the full
-    (both halves averaged) data. Model scores against the full data are read relative to
-    this [lower, upper] band; a model reaching it explains all reliable structure. Meaningful
-    for correlation-like metrics with ``r > 0``; for ``r <= 0`` the data has no reliable
-    structure and ``upper`` is set to ``r``.
+    the repeated presentations (e.g. :func:`split_repetitions`); ``split_half`` = ``r`` =
+    metric between them. Spearman-Brown gives the reliability of the full (averaged) data,
+    ``rho = 2 r / (1 + r)``. Under additive independent noise, a noise-free true model scores
+    ``sqrt(rho)`` against the averaged data (``upper``), and an independent replication of the
+    averaged data scores ``rho`` (``lower``). A model inside [lower, upper] explains about as
+    much as the data's reliability allows. Derived for correlation-type comparisons with noise
+    independent across RDM entries (correlation-distance RDMs); approximate for CKA and for
+    distance RDMs whose entries share the noise (euclidean). With ``r <= 0`` the data has no reliable structure: both bounds are NaN.
     """
     metric = get_metric(metric)
     r = np.asarray(metric.score(patterns_a, patterns_b), dtype=np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
-        sb = np.where(r > 0, 2.0 * r / (1.0 + r), r)
-    return NoiseCeiling(split_half=r, lower=r, upper=sb)
+        rho = np.where(r > 0, 2.0 * r / (1.0 + r), np.nan)
+    return NoiseCeiling(split_half=r, lower=rho, upper=np.sqrt(rho))

@@ -24,6 +24,7 @@ from sklearn.model_selection import GroupKFold, KFold
 from brainbridge.encode.backend import Backend, get_backend
 
 SCORINGS = ("pearson", "r2")
+AGGREGATES = ("folds", "concatenated")
 _BATCH_ELEMENTS = 2**25  # default target batch keeps each (n_samples, batch) block near 256 MB
 
 
@@ -52,8 +53,8 @@ class RidgeFit:
 class CVResult:
     """Outer cross-validated encoding scores.
 
-    ``scores`` is computed once per target on the concatenated out-of-fold predictions (every
-    sample is predicted by the model that did not see it), not averaged over folds.
+    ``scores`` is the mean over test folds of each fold's score (or, with
+    ``aggregate="concatenated"``, the score of all out-of-fold predictions at once).
     """
 
     scores: np.ndarray  # (n_targets,)
@@ -291,13 +292,19 @@ def cross_validated_scores(
     backend: str | Backend = "auto",
     dtype: str | None = None,
     target_batch: int | None = None,
+    aggregate: str = "folds",
 ) -> CVResult:
     """Outer K-fold encoding scores with per-target alphas picked by inner LOO on each train fold.
 
     Folds come from :func:`make_folds` (``GroupKFold`` when ``groups`` is given). With
-    ``standardize`` each fold z-scores X with the training fold's mean and std. Scores are
-    computed on the concatenated out-of-fold predictions (see :class:`CVResult`).
+    ``standardize`` each fold z-scores X with the training fold's mean and std.
+    ``aggregate="folds"`` (default) averages the score of each test fold: unbiased under the
+    null (no signal gives 0 on average). ``"concatenated"`` scores all out-of-fold predictions
+    at once, which is biased below 0 without signal (a heavily regularized prediction is the
+    training-fold mean, which anti-correlates with the held-out samples).
     """
+    if aggregate not in AGGREGATES:
+        raise ValueError(f"aggregate must be one of {AGGREGATES}, got {aggregate!r}")
     if scoring not in SCORINGS:
         raise ValueError(f"scoring must be one of {SCORINGS}, got {scoring!r}")
     X, Y = _check_xy(X, Y)
@@ -321,7 +328,13 @@ def cross_validated_scores(
         coef, intercept, best, _ = _fit_backend(B, Xtr, Yb[tr], ab, batch)
         P[te] = Xte @ coef + intercept
         fold_alphas.append(best)
-    scores = _score_backend(B, Yb, P, scoring)
+    if aggregate == "concatenated":
+        scores = _score_backend(B, Yb, P, scoring)
+    else:
+        per_fold = [
+            _score_backend(B, Yb[B.asindex(te)], P[B.asindex(te)], scoring) for _, te in folds
+        ]
+        scores = B.stack(per_fold).mean(0)
     return CVResult(
         scores=B.to_numpy(scores),
         alphas=B.to_numpy(B.stack(fold_alphas)),
