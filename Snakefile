@@ -8,7 +8,13 @@ from brainbridge.config import check_config
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# The embedded default, unless a config file was given (`--configfile`): config files are
+# never merged with the default, so an example config runs only what it declares.
+# `--config key=value` still overrides single keys of whichever file is in use.
+if not workflow.config_settings.configfiles:
+
+    configfile: "config/config.yaml"
+
 
 
 check_config(config, "config")  # every problem at once, naming the key and the fix
@@ -26,8 +32,5 @@ include: "workflow/rules/report.smk"
 
 rule all:
     input:
-        f"{OUT}/report.html",
-        f"{OUT}/tables/encoding.tsv",
-        f"{OUT}/tables/alignment.tsv",
-        recovery_outputs(),
+        final_targets(),
     default_target: True

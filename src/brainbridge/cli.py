@@ -80,6 +80,46 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_layers(args: argparse.Namespace) -> int:
+    """Module names of a model, from a config's model or a ``source:checkpoint`` spec."""
+    from brainbridge.extract.layers import list_layers
+    from brainbridge.extract.models import MODEL_OPTIONS, load
+
+    target = args.model
+    if target.endswith((".yaml", ".yml")) and Path(target).exists():
+        import yaml
+
+        from brainbridge.config import expand_path
+
+        config = yaml.safe_load(Path(target).read_text(encoding="utf-8")) or {}
+        models = config.get("models", {})
+        name = args.name or next(iter(models), None)
+        if name not in models:
+            print(f"{target}: no model {name!r}; models: {sorted(models)}", file=sys.stderr)
+            return 1
+        cfg = models[name]
+        checkpoint = cfg["checkpoint"]
+        if not checkpoint.startswith("package:"):
+            checkpoint = expand_path(checkpoint, config)  # relative to the working directory
+        source, options = cfg["source"], {k: v for k, v in cfg.items() if k in MODEL_OPTIONS}
+    else:
+        source, sep, checkpoint = target.partition(":")
+        if not sep:
+            print(
+                "give a config YAML or SOURCE:CHECKPOINT (e.g. cifar-resnet:w.th)", file=sys.stderr
+            )
+            return 1
+        options = {"arch": args.arch} if args.arch else {}
+    try:
+        model = load(source, checkpoint, **options).module
+    except (FileNotFoundError, ValueError, ImportError) as err:
+        print(err, file=sys.stderr)
+        return 1
+    for layer in list_layers(model):
+        print(layer)
+    return 0
+
+
 def cmd_metrics(_args: argparse.Namespace) -> int:
     from brainbridge.align import get_metric, list_metrics
 
@@ -103,6 +143,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="dims, coords, attrs and provenance of a store")
     p.add_argument("store", type=Path)
     p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("layers", help="list the module (layer) names of a model")
+    p.add_argument("model", help="a config YAML, or SOURCE:CHECKPOINT (e.g. cifar-resnet:w.th)")
+    p.add_argument("--name", help="which model of the config (default: the first)")
+    p.add_argument("--arch", help="architecture, for SOURCE:CHECKPOINT (e.g. resnet20)")
+    p.set_defaults(func=cmd_layers)
 
     p = sub.add_parser("metrics", help="list the alignment metrics and what they mean")
     p.set_defaults(func=cmd_metrics)

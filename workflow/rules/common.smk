@@ -9,7 +9,8 @@ OUT = config["output_dir"]
 SIM = f"{OUT}/simulation"
 DATASETS = list(config["datasets"])
 MODELS = list(config["models"])
-SIMULATED = config.get("simulation", {}).get("enabled", False)
+SIMULATION = config.get("simulation", {})  # absent in configs without the simulated experiment
+SIMULATED = SIMULATION.get("enabled", False)
 N_RUNS = config.get("simulation", {}).get("fmri", {}).get("runs", 2)
 
 # one BLAS / OpenMP thread pool per job, sized by the rule's threads
@@ -44,8 +45,33 @@ def manifest_of(model):
 
 
 def checkpoint_of(model):
+    """The weight file (an input); [] for `package:` checkpoints, found at run time."""
     weights = config["models"][model]["checkpoint"]
+    if weights.startswith("package:"):
+        return []
     return f"{SIM}/network.pt" if weights == "simulation" else path(weights)
+
+
+def model_config(model):
+    """A model's settings with its path settings expanded."""
+    cfg = dict(config["models"][model])
+    if not cfg["checkpoint"].startswith("package:") and cfg["checkpoint"] != "simulation":
+        cfg["checkpoint"] = path(cfg["checkpoint"])
+    return cfg
+
+
+def final_targets():
+    """The report and tables; only the activation stores when no dataset is configured."""
+    if not DATASETS:
+        return expand(f"{OUT}/activations/{{model}}.zarr", model=MODELS)
+    if not MODELS:  # nothing to compare with: the brain stores and their QC report
+        return [f"{OUT}/qc_report.html", *(f"{OUT}/brain/{d}.zarr" for d in DATASETS)]
+    return [
+        f"{OUT}/report.html",
+        f"{OUT}/tables/encoding.tsv",
+        f"{OUT}/tables/alignment.tsv",
+        *recovery_outputs(),
+    ]
 
 
 def brain_store(dataset):

@@ -8,7 +8,8 @@ rule extract:
     output:
         store=directory(f"{OUT}/activations/{{model}}.zarr"),
     params:
-        cfg=lambda w: as_json({"name": w.model, "model": config["models"][w.model], "seed": config["seed"]}),
+        cfg=lambda w: as_json({"name": w.model, "model": model_config(w.model), "seed": config["seed"]}),
+        weights=lambda w, input: f"-i weights={shlex.quote(input.weights)}" if input.weights else "",
     threads: 2
     resources:
         mem_mb=4000,
@@ -16,5 +17,5 @@ rule extract:
     log:
         f"{OUT}/logs/extract/{{model}}.log",
     shell:
-        ENV + RUN + " extract -i manifest={input.manifest} -i weights={input.weights}"
+        ENV + RUN + " extract -i manifest={input.manifest} {params.weights}"
         " -o store={output.store} -p {params.cfg} -t {threads} 2> {log}"

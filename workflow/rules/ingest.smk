@@ -1,4 +1,10 @@
-# Raw recordings -> brain stores, one job per dataset.
+# Raw recordings -> brain stores, one job per dataset (an M/EEG dataset is one subject).
+
+MEEG_REAL = [
+    d
+    for d in DATASETS
+    if config["datasets"][d]["modality"] in ("eeg", "meg") and config["datasets"][d]["source"] != "simulation"
+]
 
 
 def eeg_inputs(w):
@@ -21,6 +27,35 @@ def fmri_inputs(w):
     raise ValueError(f"dataset {w.dataset}: unsupported source {ds['source']!r}")
 
 
+def meeg_config(dataset):
+    """A real M/EEG dataset's config with its path settings expanded."""
+    ds = dict(config["datasets"][dataset])
+    for key in ("files",):
+        if key in ds:
+            ds[key] = [path(f) for f in ds[key]]
+    for key in ("file", "table"):
+        if key in ds.get("events", {}):
+            ds["events"] = {**ds["events"], key: path(ds["events"][key])}
+    if "bids" in ds:
+        ds["bids"] = {**ds["bids"], "root": path(ds["bids"]["root"])}
+    return ds
+
+
+def meeg_files(w):
+    ds = meeg_config(w.dataset)
+    if ds["source"] == "bids":
+        from brainbridge.ingest.meeg.bids import bids_files
+
+        return bids_files(ds["bids"])
+    return ds["files"]
+
+
+def meeg_extra(w):
+    """Event files and tables: inputs too, so that a change reruns the job."""
+    events = meeg_config(w.dataset).get("events", {})
+    return [events[k] for k in ("file", "table") if k in events]
+
+
 def dataset_params(w):
     return as_json({"name": w.dataset, **config["datasets"][w.dataset]})
 
@@ -31,7 +66,12 @@ rule ingest_eeg:
     output:
         store=directory(f"{OUT}/brain/{{dataset}}.zarr"),
     wildcard_constraints:
-        dataset="|".join(d for d in DATASETS if config["datasets"][d]["modality"] in ("eeg", "meg")) or "^$",
+        dataset="|".join(
+            d
+            for d in DATASETS
+            if config["datasets"][d]["modality"] in ("eeg", "meg") and d not in MEEG_REAL
+        )
+        or "^$",
     params:
         cfg=dataset_params,
     threads: 1
@@ -65,3 +105,44 @@ rule ingest_fmri:
         f"{OUT}/logs/ingest/{{dataset}}.log",
     shell:
         ENV + RUN + " ingest-fmri {params.inputs} -o store={output.store} -p {params.cfg} 2> {log}"
+
+
+rule ingest_meeg:
+    input:
+        files=meeg_files,
+        extra=meeg_extra,
+    output:
+        store=directory(f"{OUT}/brain/{{dataset}}.zarr"),
+        qc=f"{OUT}/brain/{{dataset}}.qc.json",
+    wildcard_constraints:
+        dataset="|".join(MEEG_REAL) or "^$",
+    params:
+        cfg=lambda w: as_json({"name": w.dataset, "seed": config["seed"], **meeg_config(w.dataset)}),
+        inputs=lambda w, input: input_args(files=list(input.files)),
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    log:
+        f"{OUT}/logs/ingest/{{dataset}}.log",
+    shell:
+        ENV + RUN + " ingest-meeg {params.inputs} -o store={output.store} -o qc={output.qc}"
+        " -p {params.cfg} 2> {log}"
+
+
+rule qc_report:
+    input:
+        qc=expand(f"{OUT}/brain/{{dataset}}.qc.json", dataset=MEEG_REAL),
+    output:
+        html=f"{OUT}/qc_report.html",
+    params:
+        cfg=as_json(config.get("report", {})),
+        inputs=lambda w, input: input_args(qc=list(input.qc)),
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    log:
+        f"{OUT}/logs/qc_report.log",
+    shell:
+        ENV + RUN + " qc-report {params.inputs} -o html={output.html} -p {params.cfg} 2> {log}"

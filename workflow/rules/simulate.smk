@@ -5,7 +5,7 @@ rule simulate_stimuli:
     output:
         manifest=f"{SIM}/stimuli/manifest.tsv",
     params:
-        cfg=as_json({"stimuli": config["simulation"]["stimuli"], "seed": config["seed"]}),
+        cfg=as_json({"stimuli": SIMULATION.get("stimuli", {}), "seed": config["seed"]}),
     threads: 1
     resources:
         mem_mb=1000,
@@ -24,8 +24,8 @@ rule train_network:
     params:
         cfg=as_json(
             {
-                "network": config["simulation"]["network"],
-                "image": next(iter(config["models"].values()))["image"],
+                "network": SIMULATION.get("network", {}),
+                "image": next(iter(config["models"].values()), {}).get("image", {}),
                 "seed": config["seed"],
             }
         ),
@@ -42,7 +42,7 @@ rule train_network:
 
 rule simulate_recordings:
     input:
-        activations=f"{OUT}/activations/{next(iter(config['models']))}.zarr",
+        activations=f"{OUT}/activations/{next(iter(config['models']), 'none')}.zarr",
         manifest=f"{SIM}/stimuli/manifest.tsv",
     output:
         eeg_raw=f"{SIM}/eeg/sim_raw.fif",
@@ -53,7 +53,7 @@ rule simulate_recordings:
         atlas_labels=f"{SIM}/fmri/atlas.tsv",
         truth=f"{SIM}/truth.json",
     params:
-        cfg=as_json({**config["simulation"], "seed": config["seed"]}),
+        cfg=as_json({**SIMULATION, "seed": config["seed"]}),
         outputs=lambda w, output: " ".join(
             [f"-o {k}={output[k]}" for k in ("eeg_raw", "eeg_events", "atlas", "atlas_labels", "truth")]
             + [f"-o bold+={p}" for p in output.bold]

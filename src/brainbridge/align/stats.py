@@ -155,7 +155,8 @@ def noise_ceiling_split_half(
     averaged data scores ``rho`` (``lower``). A model inside [lower, upper] explains about as
     much as the data's reliability allows. Derived for correlation-type comparisons with noise
     independent across RDM entries (correlation-distance RDMs); approximate for CKA and for
-    distance RDMs whose entries share the noise (euclidean). With ``r <= 0`` the data has no reliable structure: both bounds are NaN.
+    distance RDMs whose entries share the noise (euclidean). With ``r <= 0`` the data has no
+    reliable structure: both bounds are NaN.
     """
     metric = get_metric(metric)
     r = np.asarray(metric.score(patterns_a, patterns_b), dtype=np.float64)

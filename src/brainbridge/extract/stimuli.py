@@ -1,7 +1,14 @@
-"""Stimulus manifests (TSV: stimulus, file, labels) and image loading."""
+"""Stimulus sets: manifests (TSV: stimulus id, file or text, labels) and input loading.
+
+A manifest is a tab-separated table with one row per stimulus: a ``stimulus`` id and either a
+``file`` (image or WAV audio, relative to the manifest's folder) or a ``text``; any other column
+is a label. ``columns`` maps these roles to other column names (``{"file": "path"}``). A folder
+of images stands for a manifest whose ids are the file stems.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -10,24 +17,71 @@ import torch
 from PIL import Image
 
 REQUIRED_COLUMNS = ("stimulus", "file")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+CONVERTIBLE_MODES = ("RGB", "L", "LA", "RGBA", "P", "PA", "CMYK", "YCbCr")
 
 
-def read_manifest(path: str | Path) -> pd.DataFrame:
-    """Read a stimulus manifest; ``file`` paths are resolved relative to the manifest."""
+def _image_folder(path: Path) -> pd.DataFrame:
+    files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise FileNotFoundError(
+            f"stimulus folder {path} holds no image ({', '.join(IMAGE_SUFFIXES)}); give a "
+            "manifest TSV or a folder of images."
+        )
+    stems = [p.stem for p in files]
+    dup = sorted({s for s in stems if stems.count(s) > 1})
+    if dup:
+        raise ValueError(f"stimulus folder {path}: several files share the id(s) {dup[:5]}.")
+    return pd.DataFrame({"stimulus": stems, "file": [p.name for p in files]})
+
+
+def read_manifest(
+    path: str | Path, columns: Mapping[str, str] | None = None, *, kind: str | None = None
+) -> pd.DataFrame:
+    """Read a stimulus set: a manifest TSV or a folder of images.
+
+    ``columns`` maps the roles ``stimulus``, ``file`` and ``text`` to the manifest's own column
+    names. ``kind`` (``image``, ``audio``, ``text``) says which column the stimuli need; by
+    default a ``file`` column is needed unless the manifest has only ``text``. ``file`` paths
+    are resolved relative to the manifest and returned in a ``path`` column.
+    """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"stimulus manifest {path} does not exist.")
-    table = pd.read_csv(path, sep="\t", dtype={"stimulus": str})
-    missing = [c for c in REQUIRED_COLUMNS if c not in table.columns]
+    if path.is_dir():
+        table = _image_folder(path)
+        folder = path
+    else:
+        table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+        folder = path.parent
+    rename = {theirs: ours for ours, theirs in (columns or {}).items() if theirs != ours}
+    absent = [theirs for theirs in rename if theirs not in table.columns]
+    if absent:
+        raise ValueError(
+            f"stimulus manifest {path} lacks the mapped column(s) {absent}; its columns are "
+            f"{list(table.columns)}."
+        )
+    table = table.rename(columns=rename)
+    if kind is None:
+        kind = "text" if "text" in table.columns and "file" not in table.columns else "image"
+    needed = ("stimulus", "text") if kind == "text" else REQUIRED_COLUMNS
+    missing = [c for c in needed if c not in table.columns]
     if missing:
         raise ValueError(
             f"stimulus manifest {path} lacks column(s) {missing}; it needs a tab-separated "
-            f"header with {list(REQUIRED_COLUMNS)} (plus optional label columns)."
+            f"header with {list(needed)} (plus optional label columns), or a `columns` "
+            "mapping naming its own columns for these roles."
         )
+    table["stimulus"] = table["stimulus"].astype(str)
+    empty = table.index[table["stimulus"].str.strip() == ""].tolist()
+    if empty:
+        raise ValueError(f"stimulus manifest {path}: empty stimulus id on row(s) {empty[:5]}.")
     dup = table["stimulus"][table["stimulus"].duplicated()].tolist()
     if dup:
         raise ValueError(f"stimulus manifest {path}: duplicated stimulus ids {dup[:5]}.")
-    table["path"] = [str((path.parent / f).resolve()) for f in table["file"]]
+    if kind == "text":
+        return table
+    table["path"] = [str((folder / f).resolve()) for f in table["file"]]
     absent = [p for p in table["path"] if not Path(p).exists()]
     if absent:
         raise FileNotFoundError(
@@ -40,12 +94,20 @@ def read_manifest(path: str | Path) -> pd.DataFrame:
 def load_images(
     paths: list[str], *, size: int, mean: list[float], std: list[float]
 ) -> torch.Tensor:
-    """Load RGB images, resize (antialiased) to ``size`` x ``size`` and normalize."""
+    """Load images as RGB, resize (antialiased, Lanczos) to ``size`` x ``size``, normalize.
+
+    Grey, palette, CMYK and alpha images are converted to RGB (alpha is dropped); modes that
+    cannot be converted without a choice of scale (16-bit, float) are refused.
+    """
     arrays = []
     for p in paths:
         with Image.open(p) as img:
-            if img.mode not in ("RGB", "L", "RGBA", "P"):
-                raise ValueError(f"image {p} has mode {img.mode!r}; convert it to RGB.")
+            if img.mode not in CONVERTIBLE_MODES:
+                raise ValueError(
+                    f"image {p} has mode {img.mode!r} (e.g. 16-bit or float), which has no "
+                    f"unambiguous RGB conversion; convert it to 8-bit RGB first (convertible "
+                    f"modes: {', '.join(CONVERTIBLE_MODES)})."
+                )
             rgb = img.convert("RGB")
             if rgb.size != (size, size):
                 rgb = rgb.resize((size, size), Image.Resampling.LANCZOS)
@@ -54,3 +116,68 @@ def load_images(
     m = torch.tensor(mean, dtype=torch.float32)[None, :, None, None]
     s = torch.tensor(std, dtype=torch.float32)[None, :, None, None]
     return (x - m) / s
+
+
+def tokenize(
+    texts: list[str],
+    tokenizer,
+    *,
+    max_length: int,
+    truncation: bool = False,
+    pad_to_max: bool = False,
+    ids: list[str] | None = None,
+) -> dict[str, torch.Tensor]:
+    """Token ids and attention masks of ``texts`` by the model's own tokenizer.
+
+    A text longer than ``max_length`` tokens is an error unless ``truncation`` is set.
+    ``pad_to_max`` pads every batch to ``max_length`` (fixed shapes, needed by ``flatten``).
+    """
+    if not truncation:
+        lengths = [len(tokenizer(t, truncation=False)["input_ids"]) for t in texts]
+        long = [(i, n) for i, n in enumerate(lengths) if n > max_length]
+        if long:
+            i, length = long[0]
+            name = ids[i] if ids else f"#{i}"
+            raise ValueError(
+                f"text stimulus {name!r} has {length} tokens; the model accepts {max_length} "
+                f"({len(long)} text(s) too long in this batch). Shorten it, or set "
+                "models.<name>.text.truncation: true to keep the first tokens."
+            )
+    return dict(
+        tokenizer(
+            texts,
+            padding="max_length" if pad_to_max else "longest",
+            truncation=True,
+            max_length=max_length,
+            return_tensors="pt",
+        )
+    )
+
+
+def load_audio(paths: list[str], *, sample_rate: int, duration: float) -> torch.Tensor:
+    """Mono WAV waveforms resampled to ``sample_rate``, cut or zero-padded to ``duration`` s."""
+    from math import gcd
+
+    from scipy.io import wavfile
+    from scipy.signal import resample_poly
+
+    n_samples = round(sample_rate * duration)
+    out = np.zeros((len(paths), n_samples), dtype=np.float32)
+    for row, p in enumerate(paths):
+        try:
+            rate, wave = wavfile.read(p)
+        except ValueError as err:
+            raise ValueError(f"audio stimulus {p} is not a readable WAV file: {err}") from err
+        if wave.dtype.kind == "i":
+            wave = wave / float(np.iinfo(wave.dtype).max)
+        elif wave.dtype.kind == "u":
+            wave = (wave - 128.0) / 128.0
+        wave = np.asarray(wave, dtype=np.float64)
+        if wave.ndim == 2:
+            wave = wave.mean(axis=1)
+        if rate != sample_rate:
+            g = gcd(int(rate), int(sample_rate))
+            wave = resample_poly(wave, sample_rate // g, int(rate) // g)
+        take = min(n_samples, wave.shape[0])
+        out[row, :take] = wave[:take]
+    return torch.from_numpy(out)

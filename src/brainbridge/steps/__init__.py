@@ -19,6 +19,8 @@ STEPS: dict[str, Step] = {
     "simulate-recordings": simulation.simulate_recordings,
     "ingest-eeg": ingestion.ingest_eeg,
     "ingest-fmri": ingestion.ingest_fmri,
+    "ingest-meeg": ingestion.ingest_recording,
+    "qc-report": ingestion.qc_report,
     "encode": encoding.encode,
     "align": alignment.align,
     "recover": recovery.recover,

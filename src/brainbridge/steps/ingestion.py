@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from brainbridge.ingest.fmri import ingest_fmri as ingest_fmri_runs
-from brainbridge.ingest.meeg import ingest_meeg
+from brainbridge.ingest.meeg import ingest_dataset, ingest_meeg
+from brainbridge.ingest.meeg.qc import qc_section, write_qc
 from brainbridge.store import provenance, write_store
 
 
@@ -21,6 +22,50 @@ def ingest_eeg(inputs: dict, outputs: dict, params: dict) -> None:
         outputs["store"],
         kind="epochs",
         provenance=provenance(inputs=inputs, config=params, step="ingest-eeg"),
+    )
+
+
+def _as_list(value) -> list:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def ingest_recording(inputs: dict, outputs: dict, params: dict) -> None:
+    """Real M/EEG (raw files, BIDS runs or evoked files) -> epochs / continuous store + QC."""
+    files = _as_list(inputs.get("files"))
+    ds, qc = ingest_dataset(files, params, seed=int(params.get("seed", 0)))
+    ds.attrs["dataset"] = params["name"]
+    qc["dataset"] = params["name"]
+    kind = "continuous" if params.get("store") == "continuous" else "epochs"
+    write_store(
+        ds,
+        outputs["store"],
+        kind=kind,
+        provenance=provenance(
+            inputs={f"file{i}": p for i, p in enumerate(files)}, config=params, step="ingest-meeg"
+        ),
+    )
+    write_qc(qc, outputs["qc"])
+
+
+def qc_report(inputs: dict, outputs: dict, params: dict) -> None:
+    """An HTML report of the QC records (for configs that only ingest brain data)."""
+    import json
+    from pathlib import Path
+
+    from brainbridge.report.html import build_report
+
+    records = {
+        Path(p).name.removesuffix(".qc.json"): json.loads(Path(p).read_text())
+        for p in _as_list(inputs.get("qc"))
+    }
+    build_report(
+        encoding=[],
+        alignment=[],
+        out=outputs["html"],
+        title=params.get("title", "brainbridge report"),
+        extra_sections=[qc_section(records)],
     )
 
 

@@ -10,14 +10,14 @@ import numpy as np
 import torch
 
 from brainbridge.atomic import write_text
-from brainbridge.extract.models import load_model
-from brainbridge.extract.run import extract_activations
+from brainbridge.extract.models import MODEL_OPTIONS, load, resolve_checkpoint
+from brainbridge.extract.run import Inputs, extract_to_store
 from brainbridge.extract.stimuli import load_images, read_manifest
 from brainbridge.simulate.eeg import Window, simulate_eeg, write_eeg
 from brainbridge.simulate.fmri import Region, simulate_fmri, write_fmri
 from brainbridge.simulate.network import save_checkpoint, train_network
 from brainbridge.simulate.stimuli import make_stimuli
-from brainbridge.store import open_store, provenance, write_store
+from brainbridge.store import open_store, provenance
 
 log = logging.getLogger(__name__)
 
@@ -64,26 +64,31 @@ def extract(inputs: dict, outputs: dict, params: dict) -> None:
     """Activations of the chosen layers of a model for every stimulus of a manifest."""
     torch.set_num_threads(int(params.get("threads", 1)))
     model_cfg = params["model"]
-    manifest = read_manifest(inputs["manifest"])
-    model = load_model(model_cfg["source"], inputs["weights"])
-    image = model_cfg["image"]
-    ds = extract_activations(
-        model,
+    weights = inputs.get("weights") or model_cfg["checkpoint"]
+    options = {k: v for k, v in model_cfg.items() if k in MODEL_OPTIONS}
+    loaded = load(model_cfg["source"], weights, **options)
+    manifest = read_manifest(inputs["manifest"], model_cfg.get("columns"), kind=loaded.modality)
+    extract_to_store(
+        loaded,
         manifest,
+        outputs["store"],
         layers=model_cfg["layers"],
-        image_size=image["size"],
-        mean=image["mean"],
-        std=image["std"],
+        inputs=Inputs(
+            image=model_cfg.get("image") or {},
+            text=model_cfg.get("text") or {},
+            audio=model_cfg.get("audio") or {},
+        ),
         pooling=model_cfg.get("pooling", "flatten"),
         batch_size=model_cfg.get("batch_size", 64),
+        dtype=model_cfg.get("dtype", "float32"),
+        reduction=model_cfg.get("reduction"),
+        seed=int(params.get("seed") or 0),
         model_name=params["name"],
-    )
-    write_store(
-        ds,
-        outputs["store"],
-        kind="activations",
         provenance=provenance(
-            inputs=inputs, config=params, seed=params.get("seed"), step="extract"
+            inputs={**inputs, "weights": str(resolve_checkpoint(weights))},
+            config=params,
+            seed=params.get("seed"),
+            step="extract",
         ),
     )
 

@@ -7,13 +7,14 @@ from brainbridge.store.contract import (
     feature_dim,
     validate,
 )
-from brainbridge.store.io import open_store, write_store
+from brainbridge.store.io import StoreStream, open_store, write_store
 from brainbridge.store.provenance import provenance
 
 __all__ = [
     "KINDS",
     "StoreError",
     "StoreKind",
+    "StoreStream",
     "feature_dim",
     "open_store",
     "provenance",

@@ -90,6 +90,76 @@ def write_store(
     return path
 
 
+class StoreStream:
+    """A store written piece by piece along one dim, then validated and renamed into place.
+
+    Each :meth:`write` validates one piece (a Dataset holding a slice of ``dim``) and appends it
+    to a hidden temporary sibling of ``path``, so memory holds one piece at a time whatever the
+    size of the store. :meth:`commit` checks the finished store against the contract and renames
+    it into place; until then (or if anything fails) ``path`` is untouched.
+    """
+
+    def __init__(
+        self, path: str | os.PathLike, kind: str, *, dim: str, provenance: dict | None = None
+    ) -> None:
+        self.path = Path(path)
+        self.kind = kind
+        self.dim = dim
+        self.provenance = provenance
+        self.tmp = self.path.with_name(f".{self.path.name}.tmp-{uuid.uuid4().hex[:8]}")
+        self.pieces = 0
+
+    def write(self, ds: xr.Dataset) -> None:
+        spec = validate(ds, self.kind, source=f"{self.path} (piece {self.pieces})")
+        ds = ds.copy()
+        ds.attrs[n.KIND] = spec.name
+        ds.attrs[n.SCHEMA_VERSION] = n.SCHEMA
+        if self.provenance is not None:
+            ds.attrs[n.PROVENANCE] = self.provenance
+        ds = _strings_as_objects(ds)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*[Cc]onsolidated metadata.*")
+            if self.pieces == 0:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                ds.to_zarr(
+                    self.tmp,
+                    mode="w",
+                    zarr_format=ZARR_FORMAT,
+                    consolidated=True,
+                    encoding=_chunk_encoding(ds, spec),
+                )
+            else:
+                ds.to_zarr(
+                    self.tmp,
+                    mode="a",
+                    append_dim=self.dim,
+                    zarr_format=ZARR_FORMAT,
+                    consolidated=True,
+                )
+        self.pieces += 1
+
+    def commit(self) -> Path:
+        if self.pieces == 0:
+            raise StoreError(f"store {self.path}: nothing was written.")
+        open_store(self.tmp, self.kind)  # structure, coords and attrs of the whole store
+        _replace(self.tmp, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        if self.tmp.exists():
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def __enter__(self) -> StoreStream:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if exc_type is None:
+                self.commit()
+        finally:
+            self.abort()
+
+
 def _replace(new: Path, target: Path) -> None:
     """Move ``new`` to ``target``, replacing an existing store only once ``new`` is complete."""
     if not target.exists():
@@ -133,4 +203,4 @@ def open_store(
     return ds
 
 
-__all__ = ["KINDS", "open_store", "write_store"]
+__all__ = ["KINDS", "StoreStream", "open_store", "write_store"]

@@ -1,0 +1,5 @@
+"""Cross-validated decoding of brain stores."""
+
+from brainbridge.decode.sliding import DecodingResult, band_power, decode_over_time
+
+__all__ = ["DecodingResult", "band_power", "decode_over_time"]
