@@ -89,3 +89,18 @@ def test_no_partial_store(tmp_path):
             {**CFG, "name": "x"},
         )
     assert not out.exists() and not (tmp_path / "out.qc.json").exists()
+
+
+def test_qc_record_reaches_the_report(tmp_path):
+    """The QC record (bad channels, dropped epochs, PSD) is shown as a report section."""
+    from brainbridge.ingest.meeg.qc import read_qc_records, write_qc
+    from brainbridge.steps.ingestion import qc_report
+
+    cfg = {**CFG, "qc_psd": True, "events": {"mapping": {"a": "x", "b": "y"}}}
+    _, qc = ingest_runs([_raw_file(tmp_path)], cfg)
+    qc["dataset"] = "rec"
+    write_qc(qc, tmp_path / "rec.qc.json")
+    assert read_qc_records([tmp_path / "rec.qc.json"])["rec"]["epochs"]["kept"] == 4
+    qc_report({"qc": [str(tmp_path / "rec.qc.json")]}, {"html": str(tmp_path / "qc.html")}, {})
+    html = (tmp_path / "qc.html").read_text()
+    assert "rec" in html and "data:image/png;base64," in html

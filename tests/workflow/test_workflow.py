@@ -76,6 +76,21 @@ def test_bad_config_stops_the_workflow_with_the_key(root, tmp_path):
     assert "alignment.metrics.0" in result.stdout + result.stderr
 
 
+def test_a_config_file_is_not_merged_with_the_default(root, shared_data):
+    """`--configfile` from the repository root runs only what that file declares."""
+    config = root / "config" / "examples" / "resnet20-rsa92.yaml"
+    result = _snakemake(root, root, "-n", "--configfile", str(config))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "extract" in result.stdout
+    assert "simulate_recordings" not in result.stdout and "sim-eeg" not in result.stdout
+
+
+def test_config_overrides_apply_to_the_default(root, tmp_path):
+    workdir = _workdir(root, tmp_path, root / "config" / "config.yaml")
+    result = _snakemake(root, workdir, "-n", "--config", "output_dir=elsewhere")
+    assert result.returncode == 0 and "elsewhere/report.html" in result.stdout
+
+
 @pytest.fixture(scope="module")
 def demo(root, tmp_path_factory) -> Path:
     workdir = _workdir(

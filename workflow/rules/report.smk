@@ -31,6 +31,7 @@ rule report:
         encoding_tables=expand(f"{OUT}/encoding/{{pair}}.tsv", pair=PAIRS),
         alignment_tables=expand(f"{OUT}/alignment/{{pair}}.tsv", pair=PAIRS),
         extra=[f"{SIM}/truth.json", f"{OUT}/tables/recovery.tsv"] if SIMULATED else [],
+        qc=expand(f"{OUT}/brain/{{dataset}}.qc.json", dataset=MEEG_REAL),
     output:
         html=f"{OUT}/report.html",
         encoding_table=f"{OUT}/tables/encoding.tsv",
@@ -42,6 +43,7 @@ rule report:
             alignment=list(input.alignment),
             encoding_tables=list(input.encoding_tables),
             alignment_tables=list(input.alignment_tables),
+            qc=list(input.qc),
             **({"truth": input.extra[0], "recovery": input.extra[1]} if SIMULATED else {}),
         ),
     threads: 1

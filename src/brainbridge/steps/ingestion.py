@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from brainbridge.ingest.fmri import ingest_fmri as ingest_fmri_runs
 from brainbridge.ingest.meeg import ingest_dataset, ingest_meeg
-from brainbridge.ingest.meeg.qc import qc_section, write_qc
+from brainbridge.ingest.meeg.qc import qc_section, read_qc_records, write_qc
 from brainbridge.store import provenance, write_store
 
 
@@ -51,15 +51,9 @@ def ingest_recording(inputs: dict, outputs: dict, params: dict) -> None:
 
 def qc_report(inputs: dict, outputs: dict, params: dict) -> None:
     """An HTML report of the QC records (for configs that only ingest brain data)."""
-    import json
-    from pathlib import Path
-
     from brainbridge.report.html import build_report
 
-    records = {
-        Path(p).name.removesuffix(".qc.json"): json.loads(Path(p).read_text())
-        for p in _as_list(inputs.get("qc"))
-    }
+    records = read_qc_records(_as_list(inputs.get("qc")))
     build_report(
         encoding=[],
         alignment=[],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from brainbridge.atomic import write_table
+from brainbridge.ingest.meeg.qc import qc_section, read_qc_records
 from brainbridge.report.html import build_report
 
 
@@ -23,7 +24,9 @@ def report(inputs: dict, outputs: dict, params: dict) -> None:
     for key in ("encoding", "alignment"):
         if f"{key}_table" in outputs:
             write_table(_concat(_as_list(inputs.get(f"{key}_tables"))), outputs[f"{key}_table"])
+    qc = _as_list(inputs.get("qc"))
     build_report(
+        extra_sections=[qc_section(read_qc_records(qc))] if qc else None,
         encoding=_as_list(inputs.get("encoding")),
         alignment=_as_list(inputs.get("alignment")),
         out=outputs["html"],

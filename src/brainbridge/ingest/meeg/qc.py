@@ -70,6 +70,14 @@ def psd_png(run: dict, title: str) -> bytes:
     return buffer.getvalue()
 
 
+def read_qc_records(paths: list[str | Path]) -> dict[str, dict]:
+    """QC records by dataset name, from ``<dataset>.qc.json`` files."""
+    return {
+        Path(p).name.removesuffix(".qc.json"): json.loads(Path(p).read_text(encoding="utf-8"))
+        for p in paths
+    }
+
+
 def qc_section(records: dict[str, dict]) -> Section:
     """One report section: a table of channels / epochs dropped per dataset, PSD figures."""
     rows, figures = [], []
