@@ -141,7 +141,13 @@ def filter_raw(raw: mne.io.BaseRaw, cfg: dict) -> None:
 
 
 def run_ica(raw: mne.io.BaseRaw, cfg: dict, seed: int, qc: dict) -> None:
-    """ICA on a 1 Hz high-passed copy; exclude components matching EOG / ECG channels."""
+    """ICA on a 1 Hz high-passed copy; exclude components matching EOG / ECG channels.
+
+    Components are matched by ``measure``: ``correlation`` (default: |r| with the EOG / ECG
+    channel above ``threshold``, 0.5) works at any channel count; ``zscore`` (MNE's default,
+    threshold 3) needs many components, since one outlier among n reaches at most
+    (n - 1) / sqrt(n) standard deviations.
+    """
     has_eog = len(mne.pick_types(raw.info, eog=True)) > 0
     has_ecg = len(mne.pick_types(raw.info, ecg=True)) > 0
     if not (has_eog or has_ecg):
@@ -154,15 +160,20 @@ def run_ica(raw: mne.io.BaseRaw, cfg: dict, seed: int, qc: dict) -> None:
         max_iter="auto",
     )
     ica.fit(raw.copy().filter(1.0, None, verbose="error"), picks="data", verbose="error")
+    measure = cfg.get("measure", "correlation")
+    threshold = cfg.get("threshold", 0.5 if measure == "correlation" else 3.0)
+    match = {"measure": measure, "threshold": threshold, "verbose": "error"}
     exclude: dict[str, list[int]] = {}
     if has_eog:
-        exclude["eog"], _ = ica.find_bads_eog(raw, verbose="error")
+        exclude["eog"], _ = ica.find_bads_eog(raw, **match)
     if has_ecg:
-        exclude["ecg"], _ = ica.find_bads_ecg(raw, method="correlation", verbose="error")
+        exclude["ecg"], _ = ica.find_bads_ecg(raw, method="correlation", **match)
     ica.exclude = sorted({int(i) for ids in exclude.values() for i in ids})
     ica.apply(raw, verbose="error")
     qc["ica"] = {
         "n_components": int(ica.n_components_),
+        "measure": measure,
+        "threshold": threshold,
         "excluded": {k: [int(i) for i in v] for k, v in exclude.items()},
     }
 
@@ -174,5 +185,5 @@ def preprocess(raw: mne.io.BaseRaw, cfg: dict, source: str, seed: int, qc: dict)
     if pre.get("bads") is not None:
         handle_bads(raw, pre["bads"], source, qc)
     filter_raw(raw, pre)
-    if pre.get("ica"):
+    if pre.get("ica") is not None:  # `ica: {}` means ICA with default settings
         run_ica(raw, pre["ica"], seed, qc)
