@@ -1,8 +1,10 @@
 """Activation extraction: brainbridge (hooks, pooling, streaming Zarr writes) vs a plain loop.
 
-Both run the same trained CIFAR ResNet over the same preprocessed images and batch size; the
-plain loop keeps the layer outputs in memory (what a hand-written script does), brainbridge
-streams them into an activation store. Prints stimuli/second, peak traced memory and ratios.
+Both run the same trained CIFAR ResNet over the same image files, loaded and resized by the
+same function (load_images), with the same batch size; the plain loop keeps the layer outputs
+in memory (what a hand-written script does), brainbridge streams them into an activation store.
+Times are the best of --trials alternating runs, untraced; peak traced memory comes from one
+further traced run of each. Prints stimuli/second, peak memory and ratios.
 
     python benchmarks/bench_extract.py [--arch resnet56] [--repeat 4] [--batch-size 64]
 """
@@ -45,14 +47,20 @@ def plain(model, manifest: pd.DataFrame, batch_size: int) -> dict[str, np.ndarra
     return {k: np.concatenate(v) for k, v in parts.items()}
 
 
-def measure(fn) -> tuple[float, float]:
-    tracemalloc.start()
+def timed(fn) -> float:
     t0 = time.perf_counter()
     fn()
-    elapsed = time.perf_counter() - t0
+    return time.perf_counter() - t0
+
+
+def peak_mib(fn) -> float:
+    """Peak traced (Python / numpy) memory of one run; timed separately, as tracing slows
+    Python-heavy code (xarray, Zarr) far more than the torch kernels."""
+    tracemalloc.start()
+    fn()
     peak = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
-    return elapsed, peak
+    return peak
 
 
 def main() -> None:
@@ -60,6 +68,7 @@ def main() -> None:
     parser.add_argument("--arch", default="resnet56", choices=sorted(WEIGHTS))
     parser.add_argument("--repeat", type=int, default=4, help="stimulus set repeated N times")
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--trials", type=int, default=5, help="timed runs of each, best kept")
     args = parser.parse_args()
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     loaded = load("cifar-resnet", DATA / "weights" / WEIGHTS[args.arch], arch=args.arch)
@@ -71,24 +80,23 @@ def main() -> None:
     n = len(manifest)
     tmp = Path(tempfile.mkdtemp())
     try:
-        plain(loaded.module, manifest.iloc[:8], 8)  # warm-up
-        rows = []
-        for _ in range(2):  # alternate, keep the best of two
-            t_plain, m_plain = measure(lambda: plain(loaded.module, manifest, args.batch_size))
-            t_bb, m_bb = measure(
-                lambda: extract_to_store(
-                    loaded,
-                    manifest,
-                    tmp / "acts.zarr",
-                    layers=LAYERS,
-                    inputs=Inputs(image=IMAGE),
-                    batch_size=args.batch_size,
-                )
-            )
-            rows.append((t_plain, m_plain, t_bb, m_bb))
-        t_plain = min(r[0] for r in rows)
-        t_bb = min(r[2] for r in rows)
-        m_plain, m_bb = rows[-1][1], rows[-1][3]
+        run_plain = lambda: plain(loaded.module, manifest, args.batch_size)  # noqa: E731
+        run_bb = lambda: extract_to_store(  # noqa: E731
+            loaded,
+            manifest,
+            tmp / "acts.zarr",
+            layers=LAYERS,
+            inputs=Inputs(image=IMAGE),
+            batch_size=args.batch_size,
+        )
+        run_plain()  # warm-up of both
+        run_bb()
+        times: dict[str, list[float]] = {"plain": [], "bb": []}
+        for _ in range(args.trials):  # alternate, keep the best of each
+            times["plain"].append(timed(run_plain))
+            times["bb"].append(timed(run_bb))
+        t_plain, t_bb = min(times["plain"]), min(times["bb"])
+        m_plain, m_bb = peak_mib(run_plain), peak_mib(run_bb)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(

@@ -16,7 +16,7 @@ from brainbridge.extract.architectures import cifar_resnet
 from brainbridge.extract.models import load, resolve_checkpoint
 from brainbridge.extract.run import Inputs, extract_activations, extract_to_store
 from brainbridge.extract.stimuli import load_audio, read_manifest
-from brainbridge.store import open_store
+from brainbridge.store import StoreStream, feature_dim, open_store
 
 sys.path.insert(0, str(Path(__file__).parent))
 from extract_fixtures import TinyNet
@@ -70,6 +70,24 @@ def test_streaming_store_equals_in_memory_and_is_deterministic(tmp_path, stimuli
     other = extract_activations(model, manifest, **{**kwargs, "batch_size": 3})
     np.testing.assert_allclose(other["fc"].values, memory["fc"].values, rtol=1e-5, atol=1e-6)
     assert not list(tmp_path.glob(".a.zarr*")), "no temporary sibling left behind"
+
+
+def test_store_stream_writes_whole_chunks(tmp_path):
+    """Pieces are buffered to the kind's chunk length (256 stimuli); values and order kept."""
+    import xarray as xr
+
+    values = np.random.default_rng(0).standard_normal((600, 5)).astype(np.float32)
+    ids = [f"s{i}" for i in range(600)]
+    with StoreStream(tmp_path / "s.zarr", "activations", dim="stimulus") as stream:
+        for start in range(0, 600, 100):
+            piece = {"fc": (("stimulus", feature_dim("fc")), values[start : start + 100])}
+            coords = {"stimulus": np.array(ids[start : start + 100], dtype=str)}
+            stream.write(xr.Dataset(piece, coords=coords, attrs={"model": "m"}))
+    ds = open_store(tmp_path / "s.zarr", "activations", load=True)
+    np.testing.assert_array_equal(ds["fc"].values, values)
+    assert list(ds.stimulus.values) == ids
+    assert ds["fc"].encoding["chunks"][0] == 256
+    assert not list(tmp_path.glob(".s.zarr*"))
 
 
 def test_float16_and_reductions_recorded_in_attrs(tmp_path, stimuli, tiny):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -96,17 +97,29 @@ def iter_features(
     loaded.module.eval()
     names = select_layers(loaded.module, layers)
     total = len(manifest)
-    with capture(loaded.module, names) as outputs:
-        for start in range(0, total, batch_size):
-            rows = manifest.iloc[start : start + batch_size]
-            batch, mask = _batch_inputs(loaded, rows, inputs, pooling)
+    starts = range(0, total, batch_size)
+
+    def prepare(start: int):
+        return _batch_inputs(loaded, manifest.iloc[start : start + batch_size], inputs, pooling)
+
+    # A background thread decodes the next batch (PIL and torch release the GIL) while the
+    # model runs on the current one; at most one batch is prepared ahead.
+    with capture(loaded.module, names) as outputs, ThreadPoolExecutor(1) as pool_:
+        pending = pool_.submit(prepare, starts[0]) if total else None
+        for i, start in enumerate(starts):
+            batch, mask = pending.result()
+            pending = pool_.submit(prepare, starts[i + 1]) if i + 1 < len(starts) else None
             outputs.clear()
             result = loaded(batch)
+            del batch
             if OUTPUT in names and OUTPUT not in outputs:
                 outputs[OUTPUT] = first_tensor(result, OUTPUT)
+            del result
             feats, shapes = {}, {}
             for name in names:
                 if name not in outputs:
+                    if pending is not None:
+                        pending.cancel()
                     raise RuntimeError(
                         f"layer {name!r} was not called in the forward pass; choose a module "
                         "that the model runs (`brainbridge layers` lists them)."
@@ -114,6 +127,7 @@ def iter_features(
                 out = outputs[name]
                 shapes[name] = list(out.shape[1:])
                 feats[name] = pool(out, pooling, mask).to(torch.float32).cpu().numpy()
+            outputs.clear()
             yield start, feats, shapes
             log.info("extracted %d/%d stimuli", min(start + batch_size, total), total)
 
@@ -179,7 +193,7 @@ class _Reducer:
 def _cast(feats: np.ndarray, dtype: str, layer: str) -> np.ndarray:
     if dtype not in DTYPES:
         raise ValueError(f"unknown dtype {dtype!r}; choose from {DTYPES}.")
-    out = feats.astype(dtype)
+    out = feats.astype(dtype, copy=False)
     if dtype == "float16" and not np.isfinite(out).all() and np.isfinite(feats).all():
         raise ValueError(
             f"layer {layer!r}: activations exceed the float16 range (max |x| = "

@@ -6,6 +6,7 @@ import os
 import shutil
 import uuid
 import warnings
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +40,15 @@ def _chunk_encoding(ds: xr.Dataset, spec: StoreKind) -> dict[str, dict]:
             chunks.append(size if target in (-1, None) else max(1, min(size, target)))
         encoding[str(name)] = {"chunks": tuple(chunks)} if chunks else {}
     return encoding
+
+
+def _fast_codec():
+    """LZ4 with byte shuffle (Blosc): about 3x faster than Zarr's default Zstd on float
+    activations, for slightly larger stores (resnet56 on rsa92 x 4: 34 MB, not 32 MB);
+    with Zstd, streamed extraction spends about a third of its time compressing."""
+    from zarr.codecs import BloscCodec
+
+    return BloscCodec(cname="lz4", clevel=5, shuffle="shuffle")
 
 
 def _strings_back(ds: xr.Dataset) -> xr.Dataset:
@@ -93,10 +103,12 @@ def write_store(
 class StoreStream:
     """A store written piece by piece along one dim, then validated and renamed into place.
 
-    Each :meth:`write` validates one piece (a Dataset holding a slice of ``dim``) and appends it
-    to a hidden temporary sibling of ``path``, so memory holds one piece at a time whatever the
-    size of the store. :meth:`commit` checks the finished store against the contract and renames
-    it into place; until then (or if anything fails) ``path`` is untouched.
+    Each :meth:`write` validates one piece (a Dataset holding a slice of ``dim``) and buffers it
+    until a whole chunk of ``dim`` (the kind's chunk length) can be appended to a hidden
+    temporary sibling of ``path``, so memory holds about two chunks (one being written in a
+    background thread) whatever the size of the store. :meth:`commit` checks the finished
+    store against the contract and renames it into place; until then (or if anything fails)
+    ``path`` is untouched.
     """
 
     def __init__(
@@ -108,25 +120,73 @@ class StoreStream:
         self.provenance = provenance
         self.tmp = self.path.with_name(f".{self.path.name}.tmp-{uuid.uuid4().hex[:8]}")
         self.pieces = 0
+        self.written = 0  # appends to the Zarr store (one per flushed buffer)
+        self.buffer: list[xr.Dataset] = []
+        self.buffered = 0
+        self.spec: StoreKind | None = None
+        # Chunks are compressed and written by a background thread (the codecs release the
+        # GIL) while the caller computes the next pieces.
+        self.writer = ThreadPoolExecutor(1, thread_name_prefix="store-writer")
+        self.pending: Future | None = None
 
     def write(self, ds: xr.Dataset) -> None:
+        """Validate one piece and buffer it; full chunks along ``dim`` go to disk at once.
+
+        Buffering up to the kind's chunk length (256 stimuli for activations) writes every
+        chunk once, with the kind's chunk length (not that of the first piece), in few Zarr
+        appends (each re-reads and rewrites the store's metadata).
+        """
         spec = validate(ds, self.kind, source=f"{self.path} (piece {self.pieces})")
+        self.spec = spec
+        self.buffer.append(ds)
+        self.buffered += int(ds.sizes.get(self.dim, 0))
+        self.pieces += 1
+        target = spec.chunks.get(self.dim, -1)
+        if target not in (-1, None) and self.buffered >= target:
+            self._flush(int(target))
+
+    def _flush(self, multiple: int | None = None) -> None:
+        """Write the buffered pieces (only whole multiples of ``multiple`` rows, if given)."""
+        if not self.buffer:
+            return
+        ds = self.buffer[0] if len(self.buffer) == 1 else xr.concat(self.buffer, self.dim)
+        self.buffer = []  # the pieces are copied into ds: free them before the write
+        rest = None
+        if multiple:
+            keep = self.buffered - self.buffered % multiple
+            if keep < self.buffered:
+                rest = ds.isel({self.dim: slice(keep, None)}).copy(deep=True)
+                ds = ds.isel({self.dim: slice(0, keep)})
+        self._wait()  # one write in flight at most: memory holds two chunks at worst
+        self.pending = self.writer.submit(self._append, ds)
+        self.buffer = [] if rest is None else [rest]
+        self.buffered = 0 if rest is None else int(rest.sizes[self.dim])
+
+    def _wait(self) -> None:
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            pending.result()  # re-raises a failed write here
+
+    def _append(self, ds: xr.Dataset) -> None:
         ds = ds.copy()
-        ds.attrs[n.KIND] = spec.name
+        ds.attrs[n.KIND] = self.spec.name
         ds.attrs[n.SCHEMA_VERSION] = n.SCHEMA
         if self.provenance is not None:
             ds.attrs[n.PROVENANCE] = self.provenance
         ds = _strings_as_objects(ds)
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*[Cc]onsolidated metadata.*")
-            if self.pieces == 0:
+            if not self.written:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 ds.to_zarr(
                     self.tmp,
                     mode="w",
                     zarr_format=ZARR_FORMAT,
                     consolidated=True,
-                    encoding=_chunk_encoding(ds, spec),
+                    encoding={
+                        name: {**enc, "compressors": _fast_codec()}
+                        for name, enc in _chunk_encoding(ds, self.spec).items()
+                    },
                 )
             else:
                 ds.to_zarr(
@@ -136,16 +196,24 @@ class StoreStream:
                     zarr_format=ZARR_FORMAT,
                     consolidated=True,
                 )
-        self.pieces += 1
+        self.written += 1
 
     def commit(self) -> Path:
         if self.pieces == 0:
             raise StoreError(f"store {self.path}: nothing was written.")
+        self._flush()
+        self._wait()
+        self.writer.shutdown(wait=True)
         open_store(self.tmp, self.kind)  # structure, coords and attrs of the whole store
         _replace(self.tmp, self.path)
         return self.path
 
     def abort(self) -> None:
+        if self.pending is not None:
+            self.pending.cancel()
+            wait([self.pending])
+            self.pending = None
+        self.writer.shutdown(wait=True)
         if self.tmp.exists():
             shutil.rmtree(self.tmp, ignore_errors=True)
 
