@@ -9,8 +9,31 @@ import mne
 from brainbridge.ingest.meeg.errors import IngestError
 
 
+def _label_matches(label, wanted) -> bool:
+    """A BIDS entity label equals a configured value, numerically when both are numbers.
+
+    YAML reads ``run: 4`` or ``subject: 01`` as integers, while files are often zero-padded
+    (``run-04``, ``sub-01``); ``4`` must find ``run-04``.
+    """
+    if label is None:
+        return False
+    label, wanted = str(label), str(wanted)
+    if label == wanted:
+        return True
+    return label.isdigit() and wanted.isdigit() and int(label) == int(wanted)
+
+
+def _run_order(path) -> tuple:
+    run = path.run
+    return (int(run) if run and str(run).isdigit() else -1, str(run or ""), str(path.fpath))
+
+
 def bids_paths(cfg: dict) -> list:
-    """The BIDSPaths of one subject's recordings (session, task and runs as configured)."""
+    """The BIDSPaths of one subject's recordings (session, task and runs as configured).
+
+    Subject, session and run match numerically when both sides are numbers (``runs: [4]``
+    finds ``run-04``); runs come back in the configured order, else in run-number order.
+    """
     from mne_bids import BIDSPath, find_matching_paths
 
     root = Path(cfg["root"])
@@ -20,21 +43,41 @@ def bids_paths(cfg: dict) -> list:
             "that holds it."
         )
     runs = cfg.get("runs")
+    if runs is not None and not isinstance(runs, list | tuple):
+        runs = [runs]
+    session = cfg.get("session")
+    datatype = cfg.get("datatype", "eeg")
     found = find_matching_paths(
         root,
-        subjects=str(cfg["subject"]),
-        sessions=cfg.get("session"),
-        tasks=cfg.get("task"),
-        runs=[str(r) for r in runs] if runs else None,
-        datatypes=cfg.get("datatype", "eeg"),
-        suffixes=cfg.get("datatype", "eeg"),
+        tasks=str(cfg["task"]) if cfg.get("task") is not None else None,
+        datatypes=datatype,
+        suffixes=datatype,
         extensions=[".edf", ".bdf", ".vhdr", ".set", ".fif", ".con", ".sqd", ".ds"],
     )
-    found = sorted({p.fpath: p for p in found if isinstance(p, BIDSPath)}.values(), key=str)
+    found = [
+        p
+        for p in found
+        if isinstance(p, BIDSPath)
+        and _label_matches(p.subject, cfg["subject"])
+        and (session is None or _label_matches(p.session, session))
+    ]
+    found = sorted({str(p.fpath): p for p in found}.values(), key=_run_order)
+    if runs:
+        chosen = []
+        for run in runs:
+            match = [p for p in found if _label_matches(p.run, run)]
+            if not match:
+                raise IngestError(
+                    f"BIDS root {root}: no recording of run {run!r} for subject "
+                    f"{cfg['subject']!r}, session {session!r}, task {cfg.get('task')!r} "
+                    f"(runs present: {sorted({str(p.run) for p in found})}); check 'bids.runs'."
+                )
+            chosen.extend(p for p in match if p not in chosen)
+        found = chosen
     if not found:
         raise IngestError(
             f"BIDS root {root}: no recording matches subject {cfg['subject']!r}, session "
-            f"{cfg.get('session')!r}, task {cfg.get('task')!r}, runs {runs!r}; check 'bids'."
+            f"{session!r}, task {cfg.get('task')!r}, runs {runs!r}; check 'bids'."
         )
     return found
 
