@@ -24,6 +24,10 @@ def fmri_inputs(w):
             "atlas": f"{SIM}/fmri/atlas.nii.gz",
             "atlas_labels": f"{SIM}/fmri/atlas.tsv",
         }
+    if ds["source"] == "raw":  # BOLD runs (files) + one events TSV each (+ an optional atlas)
+        inputs = {"bold": [path(f) for f in ds["files"]], "events": [path(f) for f in ds.get("event_files", [])]}
+        inputs.update({k: path(ds[k]) for k in ("atlas", "atlas_labels") if k in ds})
+        return inputs
     raise ValueError(f"dataset {w.dataset}: unsupported source {ds['source']!r}")
 
 
@@ -95,7 +99,9 @@ rule ingest_fmri:
     params:
         cfg=dataset_params,
         inputs=lambda w, input: input_args(
-            bold=list(input.bold), events=list(input.events), atlas=input.atlas, atlas_labels=input.atlas_labels
+            bold=list(input.bold),
+            events=list(input.events),
+            **{k: input.get(k) for k in ("atlas", "atlas_labels") if input.get(k)},
         ),
     threads: 1
     resources:

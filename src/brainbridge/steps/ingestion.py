@@ -64,14 +64,18 @@ def qc_report(inputs: dict, outputs: dict, params: dict) -> None:
 
 
 def ingest_fmri(inputs: dict, outputs: dict, params: dict) -> None:
-    """BOLD runs + events + atlas -> single-trial responses store."""
-    bold = inputs["bold"] if isinstance(inputs["bold"], list) else [inputs["bold"]]
-    events = inputs["events"] if isinstance(inputs["events"], list) else [inputs["events"]]
+    """BOLD runs + events (+ atlas) -> single-trial responses store (LSA or LSS betas).
+
+    Everything is computed before the store is written (atomically), so a bad input leaves no
+    partial store.
+    """
+    bold = _as_list(inputs["bold"])
+    events = _as_list(inputs.get("events"))
     ds = ingest_fmri_runs(
         bold,
         events,
-        inputs["atlas"],
-        inputs["atlas_labels"],
+        inputs.get("atlas"),
+        inputs.get("atlas_labels"),
         tr=params["tr"],
         glm=params.get("glm", {}),
     )
