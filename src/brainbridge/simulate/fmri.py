@@ -9,6 +9,7 @@ import nibabel as nib
 import numpy as np
 import pandas as pd
 from nilearn.glm.first_level import make_first_level_design_matrix
+from scipy.signal import lfilter
 
 from brainbridge.atomic import atomic_path, write_table
 from brainbridge.simulate.components import layer_readout
@@ -106,11 +107,9 @@ def simulate_fmri(
         drift = np.cos(
             np.outer(frame_times, rng.uniform(0, 2 * np.pi / 300, 3)) + rng.uniform(0, 2 * np.pi, 3)
         ) @ rng.normal(0, 0.5, (3, n_vox))
-        ar = np.zeros((n_scans, n_vox))
         innov = scanner_noise * np.sqrt(1 - 0.3**2) * rng.standard_normal((n_scans, n_vox))
-        ar[0] = scanner_noise * rng.standard_normal(n_vox)
-        for t in range(1, n_scans):
-            ar[t] = 0.3 * ar[t - 1] + innov[t]
+        innov[0] = scanner_noise * rng.standard_normal(n_vox)  # stationary start
+        ar = lfilter([1.0], [1.0, -0.3], innov, axis=0)  # AR(1): ar[t] = 0.3 ar[t-1] + innov[t]
         series = 100.0 + bold + drift + ar
         images.append(
             nib.Nifti1Image(series.T.reshape(*GRID, n_scans).astype(np.float32), _affine())

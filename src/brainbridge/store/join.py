@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from brainbridge.store import names as n
@@ -23,13 +24,9 @@ def split_half_average(brain: xr.Dataset) -> tuple[xr.DataArray, xr.DataArray] |
     """
     order = np.argsort(brain[n.ONSET].values) if n.ONSET in brain.coords else None
     ds = brain.isel({n.TRIAL: order}) if order is not None else brain
-    stimuli = ds[n.STIMULUS].values.astype(str)
-    repetition = np.zeros(len(stimuli), dtype=int)
-    seen: dict[str, int] = {}
-    for i, s in enumerate(stimuli):
-        repetition[i] = seen.get(s, 0)
-        seen[s] = repetition[i] + 1
-    repeated = np.array([seen[s] >= 2 for s in stimuli])
+    stimuli = pd.Series(ds[n.STIMULUS].values.astype(str))
+    repetition = stimuli.groupby(stimuli).cumcount().to_numpy()  # 0, 1, ... per stimulus
+    repeated = (stimuli.map(stimuli.value_counts()) >= 2).to_numpy()
     if not repeated.any():
         return None
     halves = []
