@@ -120,6 +120,18 @@ def cmd_layers(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_simulate_bids(args: argparse.Namespace) -> int:
+    """Write the simulated BIDS fMRI dataset (raw + fMRIPrep-style derivatives + truth)."""
+    from brainbridge.simulate.fmri_bids import simulate_bids_fmri
+
+    sim = simulate_bids_fmri(args.root, seed=args.seed, runs=args.runs)
+    print(
+        f"{args.root}: {len(sim.bold)} run(s) of sub-01 task-sim; derivatives in "
+        f"{sim.derivatives}, atlas {sim.atlas}, truth in {sim.truth[0].parent}"
+    )
+    return 0
+
+
 def cmd_metrics(_args: argparse.Namespace) -> int:
     from brainbridge.align import get_metric, list_metrics
 
@@ -152,6 +164,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("metrics", help="list the alignment metrics and what they mean")
     p.set_defaults(func=cmd_metrics)
+
+    p = sub.add_parser(
+        "simulate-bids", help="write a simulated BIDS fMRI dataset with fMRIPrep derivatives"
+    )
+    p.add_argument("root", type=Path, help="the dataset folder to write")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--runs", type=int, default=2)
+    p.set_defaults(func=cmd_simulate_bids)
 
     from brainbridge.steps import STEPS
 

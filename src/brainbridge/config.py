@@ -52,8 +52,11 @@ def _reference_errors(config: dict, source: str) -> list[str]:
                 f"{source}: key 'datasets.{name}.source' is 'simulation' but "
                 "'simulation.enabled' is not true; enable the simulation."
             )
-        if ds.get("modality") == "fmri" and "tr" not in ds:
-            messages.append(f"{source}: key 'datasets.{name}.tr' is required for fMRI.")
+        if ds.get("modality") == "fmri" and "tr" not in ds and ds.get("source") not in RDM_OR_BIDS:
+            messages.append(
+                f"{source}: key 'datasets.{name}.tr' is required for fMRI outside BIDS "
+                "(BIDS runs take it from their sidecars)."
+            )
     for name, model in config.get("models", {}).items():
         for key in ("checkpoint", "stimuli"):
             if model.get(key) == "simulation" and not sim.get("enabled"):
@@ -78,6 +81,37 @@ def _reference_errors(config: dict, source: str) -> list[str]:
     return messages
 
 
+RDM_OR_BIDS = ("bids", "rdm")  # fMRI sources that need no `tr`
+
+
+def _rdm_errors(config: dict, source: str) -> list[str]:
+    """Brain RDM datasets (source rdm) and the `rdm` / `decode` keys of fMRI responses."""
+    messages = []
+    rdm_datasets = []
+    for name, ds in config.get("datasets", {}).items():
+        key = f"{source}: key 'datasets.{name}"
+        if ds.get("source") == "rdm":
+            rdm_datasets.append(name)
+            if ds.get("modality") != "fmri":
+                messages.append(f"{key}.modality': source rdm datasets have modality fmri.")
+            regions = [e.get("region") for e in ds.get("rdms", [])]
+            if len(regions) != len(set(regions)):
+                messages.append(f"{key}.rdms': region names must be unique, got {regions}.")
+        for extra in ("rdm", "decode"):
+            if extra in ds and (ds.get("modality") != "fmri" or ds.get("source") == "rdm"):
+                messages.append(
+                    f"{key}.{extra}' applies to fMRI responses (modality fmri, trials); "
+                    "remove it from this dataset."
+                )
+    metrics = config.get("alignment", {}).get("metrics", [])
+    if rdm_datasets and config.get("models") and not any(m.startswith("rsa") for m in metrics):
+        messages.append(
+            f"{source}: key 'alignment.metrics': datasets {rdm_datasets} hold brain RDMs, "
+            "which only RSA metrics compare; add e.g. rsa-rdm=correlation-compare=spearman."
+        )
+    return messages
+
+
 def expand_path(value: str, config: dict) -> str:
     """Replace ``{name}`` with ``config['paths'][name]`` (e.g. ``{data}/eegbci/S001``)."""
     paths = config.get("paths", {})
@@ -94,7 +128,7 @@ def check_config(config: dict, source: str = "config") -> dict:
     """Raise :class:`ConfigError` listing every problem, each naming its key and the fix."""
     messages = _schema_errors(config, source)
     if not messages:
-        messages = _reference_errors(config, source)
+        messages = _reference_errors(config, source) + _rdm_errors(config, source)
     if messages:
         raise ConfigError("invalid configuration:\n  - " + "\n  - ".join(messages))
     return config

@@ -4,6 +4,7 @@ precomputed hIT RDMs of Kriegeskorte et al. (2008); a 4D run without events."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from brainbridge.align import RDMVectors
@@ -11,6 +12,7 @@ from brainbridge.ingest.fmri import (
     category_rdm,
     decode_categories,
     ingest_fmri,
+    plain_runs,
     read_rdm_mat,
     write_rdm_npz,
 )
@@ -60,16 +62,20 @@ def test_haxby_category_rdm(haxby, tmp_path):
         assert vectors.n_stimuli == 8 and saved["labels"].tolist() == labels.tolist()
 
 
-def test_lss_on_haxby_runs(shared_data):
+def test_haxby_lss_betas_decode_categories(shared_data):
     root = shared_data / "fmri" / "haxby2001" / "sub001"
-    runs = [root / f"run{r:02d}" for r in (1, 2)]
+    runs = [root / f"run{r:02d}" for r in range(1, 13)]
     ds = ingest_fmri(
-        [r / "bold_1slice.nii.gz" for r in runs],
-        [r / "bold_events.tsv" for r in runs],
+        plain_runs([r / "bold_1slice.nii.gz" for r in runs], [r / "bold_events.tsv" for r in runs]),
         tr=2.5,
+        regions={"mask": "nonzero"},  # one slice: nilearn's background mask keeps it all
         glm={"estimator": "lss", "high_pass": 0.008},
+        cleaning={"standardize": "psc"},
     )
-    assert ds.attrs["estimator"] == "LSS" and ds["data"].shape[0] == 16
+    assert ds.attrs["estimator"] == "LSS" and ds["data"].shape[0] == 12 * 8
+    result = decode_categories(ds, n_permutations=50, seed=0)
+    print(f"haxby LSS LORO decoding: {result}")
+    assert result["accuracy"] > result["chance"] + 0.1 and result["p_value"] < 0.05
 
 
 def test_functional_without_events_says_events_are_needed(shared_data, tmp_path):
@@ -81,6 +87,32 @@ def test_functional_without_events_says_events_are_needed(shared_data, tmp_path)
             {"name": "functional", "tr": 2.0},
         )
     assert not out.exists()
+
+
+def test_functional_crop_with_fsaverage_aseg_parcels(shared_data, tmp_path):
+    """A real 4D crop (TR 2 s, 20 volumes) with made-up blocks: aseg parcels, averages."""
+    events = tmp_path / "events.tsv"
+    pd.DataFrame(
+        {"onset": [0.0, 10.0, 20.0, 30.0], "duration": 4.0, "trial_type": ["a", "b", "a", "b"]}
+    ).to_csv(events, sep="\t", index=False)
+    with pytest.warns(UserWarning, match=r"aseg\.mgz .* resampled"):
+        ds = ingest_fmri(
+            plain_runs([shared_data / "fmri" / "functional.nii.gz"], [events]),
+            tr=2.0,
+            regions={
+                "atlas": shared_data / "atlas" / "fsaverage" / "aseg.mgz",
+                "atlas_labels": "freesurfer",
+                "level": "parcel",
+            },
+            cleaning={"smoothing_fwhm": 6.0, "standardize": "psc", "detrend": True},
+            response={"type": "average", "window": [4.0, 8.0]},
+        )
+    validate(ds, "responses")
+    assert ds["data"].dims == ("trial", "parcel") and ds.sizes["trial"] == 4
+    regions = set(ds["region"].values.tolist())
+    assert {"Left-Thalamus-Proper", "Right-Putamen", "Left-Lateral-Ventricle"} <= regions
+    assert ds.attrs["units"] == "mean BOLD (% signal change)"
+    assert np.all(np.abs(ds["data"].values) < 20)  # percent signal change of real BOLD
 
 
 def test_precomputed_hit_rdms(shared_data):

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from nilearn.glm.first_level import FirstLevelModel, make_first_level_design_matrix
 
-from brainbridge.ingest.fmri import ingest_fmri, lsa_betas, lss_betas
+from brainbridge.ingest.fmri import ingest_fmri, lsa_betas, lss_betas, plain_runs
 from brainbridge.store import validate
 
 
@@ -105,10 +105,11 @@ def test_ingest_several_runs(tmp_path, estimator):
         tmp_path / "labels.tsv", sep="\t", index=False
     )
     ds = ingest_fmri(
-        [tmp_path / "run1_bold.nii.gz", tmp_path / "run2_bold.nii.gz"],
-        [tmp_path / "run1_events.tsv", tmp_path / "run2_events.tsv"],
-        tmp_path / "atlas.nii.gz",
-        tmp_path / "labels.tsv",
+        plain_runs(
+            [tmp_path / "run1_bold.nii.gz", tmp_path / "run2_bold.nii.gz"],
+            [tmp_path / "run1_events.tsv", tmp_path / "run2_events.tsv"],
+        ),
+        regions={"atlas": tmp_path / "atlas.nii.gz", "atlas_labels": tmp_path / "labels.tsv"},
         tr=1.0,
         glm={"estimator": estimator, "drift_model": None},
     )

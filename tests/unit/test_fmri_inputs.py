@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from brainbridge.ingest.fmri import ingest_fmri
+from brainbridge.ingest.fmri import ingest_fmri, plain_runs
 from brainbridge.steps.ingestion import ingest_fmri as ingest_step
 
 
@@ -99,12 +99,9 @@ def test_atlas_on_another_grid_is_resampled_with_a_warning(tmp_path):
     nib.save(nib.Nifti1Image(atlas, affine), tmp_path / "atlas.nii.gz")
     with pytest.warns(UserWarning, match=r"atlas\.nii\.gz .* not on the grid .*resampled"):
         ds = ingest_fmri(
-            inputs["bold"],
-            inputs["events"],
-            inputs["atlas"],
-            inputs["atlas_labels"],
+            plain_runs(inputs["bold"], inputs["events"]),
+            regions={"atlas": inputs["atlas"], "atlas_labels": inputs["atlas_labels"]},
             tr=1.0,
-            glm={},
         )
     assert ds["data"].shape[0] == 2 and set(ds["region"].values) <= {"A", "B"}
 

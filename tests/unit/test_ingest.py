@@ -10,7 +10,7 @@ import pytest
 import xarray as xr
 from nilearn.glm.first_level import make_first_level_design_matrix
 
-from brainbridge.ingest.fmri import ingest_fmri
+from brainbridge.ingest.fmri import ingest_fmri, plain_runs
 from brainbridge.ingest.meeg import ingest_meeg
 from brainbridge.simulate.eeg import CHANNELS, Window, simulate_eeg, write_eeg
 from brainbridge.store import feature_dim, validate
@@ -105,12 +105,9 @@ def _bold_with_known_betas(folder, tr=1.0, n_trials=20, header_tr=None):
 def test_lsa_betas_recover_known_amplitudes(tmp_path):
     betas = _bold_with_known_betas(tmp_path)
     ds = ingest_fmri(
-        [tmp_path / "bold.nii.gz"],
-        [tmp_path / "events.tsv"],
-        tmp_path / "atlas.nii.gz",
-        tmp_path / "labels.tsv",
+        plain_runs([tmp_path / "bold.nii.gz"], [tmp_path / "events.tsv"]),
+        regions={"atlas": tmp_path / "atlas.nii.gz", "atlas_labels": tmp_path / "labels.tsv"},
         tr=1.0,
-        glm={},
     )
     validate(ds, "responses")
     assert ds["region"].values.tolist() == ["A"] * 4 + ["B"] * 4
@@ -121,20 +118,16 @@ def test_lsa_betas_recover_known_amplitudes(tmp_path):
 
 def test_fmri_bad_inputs(tmp_path):
     _bold_with_known_betas(tmp_path, header_tr=2.0)
-    args = (
-        [tmp_path / "bold.nii.gz"],
-        [tmp_path / "events.tsv"],
-        tmp_path / "atlas.nii.gz",
-        tmp_path / "labels.tsv",
-    )
+    runs = plain_runs([tmp_path / "bold.nii.gz"], [tmp_path / "events.tsv"])
+    regions = {"atlas": tmp_path / "atlas.nii.gz", "atlas_labels": tmp_path / "labels.tsv"}
     with pytest.raises(ValueError, match=r"header TR 2\.0 s differs"):
-        ingest_fmri(*args, tr=1.0, glm={})
+        ingest_fmri(runs, regions=regions, tr=1.0)
     _bold_with_known_betas(tmp_path)
     late = pd.read_csv(tmp_path / "events.tsv", sep="\t")
     late.loc[0, "onset"] = 10_000.0
     late.to_csv(tmp_path / "events.tsv", sep="\t", index=False)
     with pytest.raises(ValueError, match="after the end of the scan"):
-        ingest_fmri(*args, tr=1.0, glm={})
+        ingest_fmri(runs, regions=regions, tr=1.0)
 
 
 def test_mne_reads_the_simulated_montage(eeg_files):

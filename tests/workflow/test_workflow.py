@@ -7,8 +7,6 @@ known layers into known regions and time windows, and every method must recover 
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -19,7 +17,6 @@ from brainbridge.cli import main as cli_main
 from brainbridge.store import open_store
 
 pytestmark = pytest.mark.workflow
-SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 
 
 def _workdir(root: Path, tmp: Path, config: Path) -> Path:
@@ -33,72 +30,52 @@ def _workdir(root: Path, tmp: Path, config: Path) -> Path:
     return tmp
 
 
-def _snakemake(root: Path, workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [
-            SNAKEMAKE,
-            "--snakefile",
-            str(root / "Snakefile"),
-            "--directory",
-            str(workdir),
-            "--cores",
-            "2",
-            "--profile",
-            str(root / "workflow" / "profiles" / "default"),
-            *args,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
-
-
 def shipped_configs() -> list[Path]:
     root = Path(__file__).resolve().parents[2]
     return [root / "config" / "config.yaml", *sorted((root / "config" / "examples").glob("*.yaml"))]
 
 
 @pytest.mark.parametrize("config", shipped_configs(), ids=lambda p: p.name)
-def test_dry_run(root, tmp_path, config):
-    result = _snakemake(root, _workdir(root, tmp_path, config), "-n")
+def test_dry_run(root, tmp_path, config, snakemake):
+    result = snakemake(_workdir(root, tmp_path, config), "-n")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     has_datasets = bool((yaml.safe_load(config.read_text()) or {}).get("datasets"))
     assert ("report" if has_datasets else "extract") in result.stdout
 
 
-def test_bad_config_stops_the_workflow_with_the_key(root, tmp_path):
+def test_bad_config_stops_the_workflow_with_the_key(root, tmp_path, snakemake):
     config = yaml.safe_load((root / "config" / "config.yaml").read_text())
     config["alignment"]["metrics"] = ["rsa-corr"]
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump(config))
-    result = _snakemake(root, _workdir(root, tmp_path / "w", path), "-n")
+    result = snakemake(_workdir(root, tmp_path / "w", path), "-n")
     assert result.returncode != 0
     assert "alignment.metrics.0" in result.stdout + result.stderr
 
 
-def test_a_config_file_is_not_merged_with_the_default(root, shared_data):
+def test_a_config_file_is_not_merged_with_the_default(root, shared_data, snakemake):
     """`--configfile` from the repository root runs only what that file declares."""
     config = root / "config" / "examples" / "resnet20-rsa92.yaml"
-    result = _snakemake(root, root, "-n", "--configfile", str(config))
+    result = snakemake(root, "-n", "--configfile", str(config))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "extract" in result.stdout
     assert "simulate_recordings" not in result.stdout and "sim-eeg" not in result.stdout
 
 
-def test_config_overrides_apply_to_the_default(root, tmp_path):
+def test_config_overrides_apply_to_the_default(root, tmp_path, snakemake):
     workdir = _workdir(root, tmp_path, root / "config" / "config.yaml")
-    result = _snakemake(root, workdir, "-n", "--config", "output_dir=elsewhere")
+    result = snakemake(workdir, "-n", "--config", "output_dir=elsewhere")
     assert result.returncode == 0 and "elsewhere/report.html" in result.stdout
 
 
 @pytest.fixture(scope="module")
-def demo(root, tmp_path_factory) -> Path:
+def demo(root, tmp_path_factory, snakemake) -> Path:
     workdir = _workdir(
         root,
         tmp_path_factory.mktemp("demo"),
         root / "config" / "examples" / "simulation-quick.yaml",
     )
-    result = _snakemake(root, workdir)
+    result = snakemake(workdir)
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
     return workdir / "results-quick"
 
@@ -141,7 +118,7 @@ def test_cli_info_shows_provenance(demo, capsys):
     assert "kind: encoding" in out and "provenance" in out and "sha256" in out
 
 
-def test_rerun_is_a_no_op(root, demo):
-    result = _snakemake(root, demo.parent, "-n")
+def test_rerun_is_a_no_op(root, demo, snakemake):
+    result = snakemake(demo.parent, "-n")
     assert result.returncode == 0
     assert "Nothing to be done" in result.stdout + result.stderr

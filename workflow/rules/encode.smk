@@ -8,6 +8,8 @@ rule encode:
     output:
         store=directory(f"{OUT}/encoding/{{dataset}}__{{model}}.zarr"),
         table=f"{OUT}/encoding/{{dataset}}__{{model}}.tsv",
+    wildcard_constraints:
+        dataset=one_of(ENCODED),  # not brain RDM datasets: encoding needs responses
     params:
         cfg=lambda w: as_json(
             {

@@ -1,4 +1,6 @@
 # Raw recordings -> brain stores, one job per dataset (an M/EEG dataset is one subject).
+import functools
+import os
 
 MEEG_REAL = [
     d
@@ -14,8 +16,47 @@ def eeg_inputs(w):
     raise ValueError(f"dataset {w.dataset}: unsupported source {ds['source']!r}")
 
 
+def fmri_config(dataset):
+    """An fMRI dataset's config with its path settings expanded (regions, BIDS root, files)."""
+    ds = dict(config["datasets"][dataset])
+    regions = dict(ds.get("regions", {}))
+    for key in ("mask", "atlas", "atlas_labels", "data_dir"):
+        if key in regions:
+            regions[key] = path(regions[key])
+    if "rois" in regions:
+        regions["rois"] = {name: path(p) for name, p in regions["rois"].items()}
+    ds["regions"] = regions
+    if "bids" in ds:
+        ds["bids"] = {k: path(v) if k in ("root", "derivatives") else v for k, v in ds["bids"].items()}
+    return ds
+
+
+def fmri_region_files(dataset):
+    """The region images and tables that are files (inputs, so that a change reruns the job)."""
+    regions = fmri_config(dataset)["regions"]
+    files = [regions[k] for k in ("mask", "atlas", "atlas_labels") if k in regions]
+    files += list(regions.get("rois", {}).values())
+    return [f for f in files if os.path.isfile(f)]
+
+
+@functools.cache
+def fmri_bids_runs(dataset):
+    from brainbridge.ingest.fmri import find_bids_runs
+
+    cfg = fmri_config(dataset)["bids"]
+    return find_bids_runs(
+        cfg["root"],
+        cfg["subject"],
+        task=cfg.get("task"),
+        session=cfg.get("session"),
+        runs=cfg.get("runs"),
+        space=cfg.get("space"),
+        derivatives=cfg.get("derivatives"),
+    )
+
+
 def fmri_inputs(w):
-    ds = config["datasets"][w.dataset]
+    ds = fmri_config(w.dataset)
     if ds["source"] == "simulation":
         runs = range(1, N_RUNS + 1)
         return {
@@ -24,11 +65,31 @@ def fmri_inputs(w):
             "atlas": f"{SIM}/fmri/atlas.nii.gz",
             "atlas_labels": f"{SIM}/fmri/atlas.tsv",
         }
-    if ds["source"] == "raw":  # BOLD runs (files) + one events TSV each (+ an optional atlas)
-        inputs = {"bold": [path(f) for f in ds["files"]], "events": [path(f) for f in ds.get("event_files", [])]}
-        inputs.update({k: path(ds[k]) for k in ("atlas", "atlas_labels") if k in ds})
-        return inputs
-    raise ValueError(f"dataset {w.dataset}: unsupported source {ds['source']!r}")
+    if ds["source"] == "raw":  # BOLD runs (files) + one events TSV each (+ confounds TSVs)
+        inputs = {key: [path(f) for f in ds.get(cfg_key, [])] for key, cfg_key in FMRI_RAW_KEYS.items()}
+    elif ds["source"] == "bids":
+        runs = fmri_bids_runs(w.dataset)
+        inputs = {
+            "bold": [str(r.bold) for r in runs],
+            "events": [str(r.events) for r in runs if r.events],
+            "confounds": [str(r.confounds) for r in runs if r.confounds],
+        }
+    else:
+        raise ValueError(f"dataset {w.dataset}: unsupported fMRI source {ds['source']!r}")
+    return {**inputs, "region_files": fmri_region_files(w.dataset)}
+
+
+FMRI_RAW_KEYS = {"bold": "files", "events": "event_files", "confounds": "confound_files"}
+
+
+def fmri_params(w):
+    """The dataset's config (paths expanded) plus the run labels and TRs found in BIDS."""
+    ds = fmri_config(w.dataset)
+    extra = {}
+    if ds["source"] == "bids":
+        runs = fmri_bids_runs(w.dataset)
+        extra = {"run_labels": [r.label for r in runs], "run_tr": [r.tr for r in runs]}
+    return as_json({"name": w.dataset, **ds, **extra})
 
 
 def meeg_config(dataset):
@@ -95,12 +156,16 @@ rule ingest_fmri:
     output:
         store=directory(f"{OUT}/brain/{{dataset}}.zarr"),
     wildcard_constraints:
-        dataset="|".join(d for d in DATASETS if config["datasets"][d]["modality"] == "fmri") or "^$",
+        dataset="|".join(
+            d
+            for d in DATASETS
+            if config["datasets"][d]["modality"] == "fmri" and config["datasets"][d]["source"] != "rdm"
+        )
+        or "^$",
     params:
-        cfg=dataset_params,
+        cfg=fmri_params,
         inputs=lambda w, input: input_args(
-            bold=list(input.bold),
-            events=list(input.events),
+            **{k: list(input.get(k)) for k in ("bold", "events", "confounds") if input.get(k)},
             **{k: input.get(k) for k in ("atlas", "atlas_labels") if input.get(k)},
         ),
     threads: 1

@@ -1,12 +1,13 @@
 # Planted-vs-recovered table (simulated data), tidy tables and the HTML report.
 
 PAIRS = expand("{dataset}__{model}", dataset=DATASETS, model=MODELS)
+ENC_PAIRS = expand("{dataset}__{model}", dataset=ENCODED, model=MODELS)  # no RDM datasets
 
 
 rule recover:
     input:
         truth=f"{SIM}/truth.json",
-        encoding=expand(f"{OUT}/encoding/{{pair}}.zarr", pair=PAIRS),
+        encoding=expand(f"{OUT}/encoding/{{pair}}.zarr", pair=ENC_PAIRS),
         alignment=expand(f"{OUT}/alignment/{{pair}}.zarr", pair=PAIRS),
     output:
         table=f"{OUT}/tables/recovery.tsv",
@@ -26,16 +27,16 @@ rule recover:
 
 rule report:
     input:
-        encoding=expand(f"{OUT}/encoding/{{pair}}.zarr", pair=PAIRS),
+        encoding=expand(f"{OUT}/encoding/{{pair}}.zarr", pair=ENC_PAIRS),
         alignment=expand(f"{OUT}/alignment/{{pair}}.zarr", pair=PAIRS),
-        encoding_tables=expand(f"{OUT}/encoding/{{pair}}.tsv", pair=PAIRS),
+        encoding_tables=expand(f"{OUT}/encoding/{{pair}}.tsv", pair=ENC_PAIRS),
         alignment_tables=expand(f"{OUT}/alignment/{{pair}}.tsv", pair=PAIRS),
         extra=[f"{SIM}/truth.json", f"{OUT}/tables/recovery.tsv"] if SIMULATED else [],
         qc=expand(f"{OUT}/brain/{{dataset}}.qc.json", dataset=MEEG_REAL),
     output:
         html=f"{OUT}/report.html",
-        encoding_table=f"{OUT}/tables/encoding.tsv",
         alignment_table=f"{OUT}/tables/alignment.tsv",
+        **({"encoding_table": f"{OUT}/tables/encoding.tsv"} if ENC_PAIRS else {}),
     params:
         cfg=as_json(config.get("report", {})),
         inputs=lambda w, input: input_args(
@@ -46,6 +47,7 @@ rule report:
             qc=list(input.qc),
             **({"truth": input.extra[0], "recovery": input.extra[1]} if SIMULATED else {}),
         ),
+        encoding_table=lambda w, output: f"-o encoding_table={output.encoding_table}" if ENC_PAIRS else "",
     threads: 1
     resources:
         mem_mb=2000,
@@ -54,5 +56,5 @@ rule report:
         f"{OUT}/logs/report.log",
     shell:
         ENV + RUN + " report {params.inputs} -o html={output.html}"
-        " -o encoding_table={output.encoding_table} -o alignment_table={output.alignment_table}"
+        " {params.encoding_table} -o alignment_table={output.alignment_table}"
         " -p {params.cfg} 2> {log}"

@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from brainbridge.steps import alignment, encoding, ingestion, recovery, reporting, simulation
+from brainbridge.steps import (
+    alignment,
+    brain_rdms,
+    encoding,
+    ingestion,
+    recovery,
+    reporting,
+    simulation,
+)
 
 Step = Callable[[dict, dict, dict], None]
 
@@ -21,6 +29,9 @@ STEPS: dict[str, Step] = {
     "ingest-fmri": ingestion.ingest_fmri,
     "ingest-meeg": ingestion.ingest_recording,
     "qc-report": ingestion.qc_report,
+    "ingest-rdm": brain_rdms.ingest_rdm,
+    "brain-rdms": brain_rdms.brain_rdms,
+    "decode": brain_rdms.decode,
     "encode": encoding.encode,
     "align": alignment.align,
     "recover": recovery.recover,

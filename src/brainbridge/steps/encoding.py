@@ -13,7 +13,7 @@ from brainbridge.report.tables import tidy_encoding
 from brainbridge.steps.units import SCALP, write_result
 from brainbridge.store import names as n
 from brainbridge.store import open_store
-from brainbridge.store.join import layer_matrix, stimulus_average
+from brainbridge.store.join import layer_matrix, stimulus_average, store_layers
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ def encode(inputs: dict, outputs: dict, params: dict) -> None:
     stimuli = avg[n.STIMULUS].values
     target_shape = avg.shape[1:]
     y = avg.values.reshape(len(stimuli), -1).astype(np.float64)
-    layers = params.get("layers") or [str(v) for v in activations.data_vars]
+    layers = store_layers(activations, params.get("layers"))
     cfg = params["encoding"]
     scores, alphas = [], []
     for layer in layers:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from brainbridge.ingest.fmri import ingest_fmri as ingest_fmri_runs
+from brainbridge.ingest.fmri import plain_runs
 from brainbridge.ingest.meeg import ingest_dataset, ingest_meeg
 from brainbridge.ingest.meeg.qc import qc_section, read_qc_records, write_qc
+from brainbridge.steps.units import as_list
 from brainbridge.store import provenance, write_store
 
 
@@ -25,15 +27,9 @@ def ingest_eeg(inputs: dict, outputs: dict, params: dict) -> None:
     )
 
 
-def _as_list(value) -> list:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
-
 def ingest_recording(inputs: dict, outputs: dict, params: dict) -> None:
     """Real M/EEG (raw files, BIDS runs or evoked files) -> epochs / continuous store + QC."""
-    files = _as_list(inputs.get("files"))
+    files = as_list(inputs.get("files"))
     ds, qc = ingest_dataset(files, params, seed=int(params.get("seed", 0)))
     ds.attrs["dataset"] = params["name"]
     qc["dataset"] = params["name"]
@@ -53,7 +49,7 @@ def qc_report(inputs: dict, outputs: dict, params: dict) -> None:
     """An HTML report of the QC records (for configs that only ingest brain data)."""
     from brainbridge.report.html import build_report
 
-    records = read_qc_records(_as_list(inputs.get("qc")))
+    records = read_qc_records(as_list(inputs.get("qc")))
     build_report(
         encoding=[],
         alignment=[],
@@ -64,20 +60,26 @@ def qc_report(inputs: dict, outputs: dict, params: dict) -> None:
 
 
 def ingest_fmri(inputs: dict, outputs: dict, params: dict) -> None:
-    """BOLD runs + events (+ atlas) -> single-trial responses store (LSA or LSS betas).
+    """BOLD runs + events (+ confounds, regions) -> single-trial responses store.
 
     Everything is computed before the store is written (atomically), so a bad input leaves no
     partial store.
     """
-    bold = _as_list(inputs["bold"])
-    events = _as_list(inputs.get("events"))
+    regions = dict(params.get("regions", {}))
+    regions.update({k: inputs[k] for k in ("atlas", "atlas_labels") if inputs.get(k)})
     ds = ingest_fmri_runs(
-        bold,
-        events,
-        inputs.get("atlas"),
-        inputs.get("atlas_labels"),
-        tr=params["tr"],
-        glm=params.get("glm", {}),
+        plain_runs(
+            as_list(inputs["bold"]),
+            as_list(inputs.get("events")),
+            as_list(inputs.get("confounds")),
+            labels=params.get("run_labels"),
+            trs=params.get("run_tr"),
+        ),
+        tr=params.get("tr"),
+        regions=regions,
+        cleaning=params.get("cleaning"),
+        glm=params.get("glm"),
+        response=params.get("response"),
     )
     ds.attrs["dataset"] = params["name"]
     flat_inputs = {

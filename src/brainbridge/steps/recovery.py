@@ -9,7 +9,7 @@ import pandas as pd
 import xarray as xr
 
 from brainbridge.atomic import write_table
-from brainbridge.steps.units import SCALP
+from brainbridge.steps.units import SCALP, as_list
 from brainbridge.store import names as n
 from brainbridge.store import open_store
 
@@ -111,10 +111,6 @@ def recover(inputs: dict, outputs: dict, params: dict) -> None:
     """Write the planted-vs-recovered table of the simulated datasets."""
     with open(inputs["truth"], encoding="utf-8") as handle:
         truth = json.load(handle)
-    encoding = [open_store(p, "encoding", load=True) for p in _as_list(inputs["encoding"])]
-    alignment = [open_store(p, "alignment", load=True) for p in _as_list(inputs["alignment"])]
+    encoding = [open_store(p, "encoding", load=True) for p in as_list(inputs["encoding"])]
+    alignment = [open_store(p, "alignment", load=True) for p in as_list(inputs["alignment"])]
     write_table(recovery_table(truth, encoding, alignment), outputs["table"])
-
-
-def _as_list(value) -> list:
-    return value if isinstance(value, list) else [value]

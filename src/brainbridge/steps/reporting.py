@@ -7,12 +7,7 @@ import pandas as pd
 from brainbridge.atomic import write_table
 from brainbridge.ingest.meeg.qc import qc_section, read_qc_records
 from brainbridge.report.html import build_report
-
-
-def _as_list(value) -> list:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
+from brainbridge.steps.units import as_list
 
 
 def _concat(paths: list) -> pd.DataFrame:
@@ -23,12 +18,12 @@ def report(inputs: dict, outputs: dict, params: dict) -> None:
     """Tidy tables of every (dataset, model) pair, then one self-contained HTML report."""
     for key in ("encoding", "alignment"):
         if f"{key}_table" in outputs:
-            write_table(_concat(_as_list(inputs.get(f"{key}_tables"))), outputs[f"{key}_table"])
-    qc = _as_list(inputs.get("qc"))
+            write_table(_concat(as_list(inputs.get(f"{key}_tables"))), outputs[f"{key}_table"])
+    qc = as_list(inputs.get("qc"))
     build_report(
         extra_sections=[qc_section(read_qc_records(qc))] if qc else None,
-        encoding=_as_list(inputs.get("encoding")),
-        alignment=_as_list(inputs.get("alignment")),
+        encoding=as_list(inputs.get("encoding")),
+        alignment=as_list(inputs.get("alignment")),
         out=outputs["html"],
         truth=inputs.get("truth"),
         recovery=inputs.get("recovery"),

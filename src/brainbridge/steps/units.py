@@ -27,6 +27,13 @@ def brain_units(
     return {SCALP: avg.transpose(n.TIME, n.STIMULUS, n.CHANNEL).values}
 
 
+def as_list(value) -> list:
+    """A step input that may be one path, a list of paths, or absent, as a list."""
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
 def has_time(modality: str) -> bool:
     return modality != "fmri"
 

@@ -39,6 +39,14 @@ class CoordSpec:
     dtype_kinds: str
     unique: bool = False
     required: bool = True
+    alternatives: tuple[tuple[str, ...], ...] = ()  # other dims it may label instead
+
+    def dims_in(self, ds: xr.Dataset) -> tuple[str, ...] | None:
+        """The dims this coord labels in ``ds`` (the first variant present), or None."""
+        for dims in (self.dims, *self.alternatives):
+            if dims[0] in ds.dims:
+                return dims
+        return None
 
 
 @dataclass(frozen=True)
@@ -111,11 +119,30 @@ KINDS: dict[str, StoreKind] = {
                 n.CONDITION: CoordSpec((n.TRIAL,), "UO", required=False),
                 n.RUN: CoordSpec((n.TRIAL,), "iuUO", required=False),
                 n.ONSET: CoordSpec((n.TRIAL,), "f", required=False),
-                n.REGION: CoordSpec((n.VOXEL,), "UO"),
-                n.POSITION: CoordSpec((n.VOXEL, n.SPACE), "f", required=False),
+                n.REGION: CoordSpec((n.VOXEL,), "UO", alternatives=((n.PARCEL,),)),
+                n.POSITION: CoordSpec(
+                    (n.VOXEL, n.SPACE), "f", required=False, alternatives=((n.PARCEL, n.SPACE),)
+                ),
             },
             attrs={n.MODALITY: lambda v: v == "fmri"},
             chunks={n.TRIAL: -1, n.VOXEL: 4096, n.PARCEL: -1},
+        ),
+        StoreKind(
+            name="rdms",
+            doc="Brain RDMs: region x replicate x stimulus x stimulus2 (subjects, sessions or "
+            "runs as replicates; square, symmetric, zero diagonal: brainbridge.ingest.fmri."
+            "rdms.check_rdms).",
+            variables={
+                "rdm": VarSpec(dims=((n.REGION,), (n.REPLICATE,), (n.STIMULUS,), (n.STIMULUS2,)))
+            },
+            coords={
+                n.REGION: CoordSpec((n.REGION,), "UO", unique=True),
+                n.REPLICATE: CoordSpec((n.REPLICATE,), "UO", unique=True),
+                n.STIMULUS: CoordSpec((n.STIMULUS,), "UO", unique=True),
+                n.STIMULUS2: CoordSpec((n.STIMULUS2,), "UO", unique=True),
+            },
+            attrs={n.MODALITY: _nonempty_str, n.DISSIMILARITY: _nonempty_str},
+            chunks={n.REGION: 1, n.REPLICATE: -1, n.STIMULUS: -1, n.STIMULUS2: -1},
         ),
         StoreKind(
             name="activations",
@@ -221,19 +248,19 @@ def _describe_dims(spec: VarSpec) -> str:
 
 
 def _check_coord(ds: xr.Dataset, name: str, spec: CoordSpec, where: str) -> None:
-    present_dims = [d for d in spec.dims if d in ds.dims]
-    if not present_dims:
-        return  # the coord labels a dim this store does not use (e.g. voxel in a parcel store)
+    dims = spec.dims_in(ds)
+    if dims is None:
+        return  # the coord labels a dim this store does not use
     if name not in ds.coords:
         if spec.required:
             raise StoreError(
-                f"coord {name!r} missing{where}; it labels dim {spec.dims[0]!r}. "
+                f"coord {name!r} missing{where}; it labels dim {dims[0]!r}. "
                 f"Assign it with ds.assign_coords({name}=(...))."
             )
         return
     coord = ds.coords[name]
-    if tuple(coord.dims) != spec.dims:
-        raise StoreError(f"coord {name!r}{where} has dims {coord.dims}; expected {spec.dims}.")
+    if tuple(coord.dims) != dims:
+        raise StoreError(f"coord {name!r}{where} has dims {coord.dims}; expected {dims}.")
     values = np.asarray(coord.values)
     if _dtype_kind(values) not in spec.dtype_kinds:
         raise StoreError(

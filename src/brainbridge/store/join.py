@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fnmatch
+
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -48,3 +50,21 @@ def layer_matrix(
         available_from=f"activation store of model {activations.attrs.get(n.MODEL)!r}",
     )
     return np.asarray(activations[layer].sel({n.STIMULUS: stimuli}).values, dtype=np.float64)
+
+
+def store_layers(activations: xr.Dataset, patterns: list[str] | None) -> list[str]:
+    """Layers of the activation store matching the config's names or globs, in their order."""
+    available = [str(v) for v in activations.data_vars]
+    if not patterns:
+        return available
+    chosen: list[str] = []
+    for pattern in patterns:
+        matches = [a for a in available if fnmatch.fnmatchcase(a, pattern)]
+        chosen += [m for m in matches if m not in chosen]
+    missing = [p for p in patterns if not any(fnmatch.fnmatchcase(a, p) for a in available)]
+    if missing:
+        raise ValueError(
+            f"layer(s) {missing} match no layer of the activation store of model "
+            f"{activations.attrs.get(n.MODEL)!r} (layers: {available}); re-extract it."
+        )
+    return chosen

@@ -12,6 +12,8 @@ REGION = "region"
 METRIC = "metric"
 TARGET = "target"
 SPACE = "space"
+REPLICATE = "replicate"  # independent estimates of one RDM (subjects, sessions, runs)
+STIMULUS2 = "stimulus2"  # the column dim of an RDM (same ids as `stimulus`)
 
 # coords
 CONDITION = "condition"
@@ -30,6 +32,7 @@ PROVENANCE = "provenance"
 MODEL = "model"
 ORIGINAL_SHAPE = "original_shape"
 REDUCTION = "reduction"
+DISSIMILARITY = "dissimilarity"  # how a brain RDM was computed
 SCHEMA_VERSION = "schema_version"
 
 SCHEMA = 1

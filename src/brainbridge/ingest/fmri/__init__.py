@@ -1,19 +1,32 @@
-"""fMRI ingestion: BOLD runs + events -> single-trial betas (LSA / LSS); precomputed RDMs."""
+"""fMRI ingestion: BOLD runs (plain NIfTI, BIDS, fMRIPrep derivatives) + events -> single-trial
+responses (LSA / LSS betas or time-locked averages) in regions; precomputed and category RDMs."""
 
+from .average import time_locked_average
+from .bids import FmriRun, find_bids_runs
+from .cleaning import clean_series, run_confounds
 from .glm import lsa_betas, lss_betas, single_trial_betas, trial_design
 from .rdms import category_rdm, decode_categories, read_rdm_mat, write_rdm_npz
-from .runs import ingest_fmri, read_atlas, read_events
+from .regions import Regions, build_regions
+from .runs import ingest_fmri, plain_runs, read_events, resolve_tr
 
 __all__ = [
+    "FmriRun",
+    "Regions",
+    "build_regions",
     "category_rdm",
+    "clean_series",
     "decode_categories",
+    "find_bids_runs",
     "ingest_fmri",
     "lsa_betas",
     "lss_betas",
-    "read_atlas",
+    "plain_runs",
     "read_events",
     "read_rdm_mat",
+    "resolve_tr",
+    "run_confounds",
     "single_trial_betas",
+    "time_locked_average",
     "trial_design",
     "write_rdm_npz",
 ]

@@ -19,11 +19,16 @@ LSS_OTHERS = ("all", "condition")
 
 
 def trial_design(
-    n_scans: int, tr: float, events: pd.DataFrame, glm: dict
+    n_scans: int,
+    tr: float,
+    events: pd.DataFrame,
+    glm: dict,
+    confounds: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, list[list[str]]]:
     """nilearn design with one regressor (or one per HRF basis) per event row, and their columns.
 
-    Repeated presentations of a stimulus stay separate trials (one per row).
+    Repeated presentations of a stimulus stay separate trials (one per row); ``confounds``
+    (volumes x regressors) become nuisance columns.
     """
     frame_times = np.arange(n_scans) * tr
     names = [f"trial{k:04d}" for k in range(len(events))]
@@ -39,6 +44,8 @@ def trial_design(
         hrf_model=glm.get("hrf_model", "glover"),
         drift_model=_drift(glm.get("drift_model", "cosine")),
         high_pass=glm.get("high_pass", 0.01),
+        add_regs=None if confounds is None else confounds.to_numpy(float),
+        add_reg_names=None if confounds is None else [f"confound_{c}" for c in confounds.columns],
     )
     columns = list(design.columns)
     per_trial = [[c for c in columns if c == t or c.startswith(f"{t}_")] for t in names]
@@ -49,9 +56,28 @@ def _drift(value):
     return None if value in (None, "null", "none") else value
 
 
-def lsa_betas(series: np.ndarray, tr: float, events: pd.DataFrame, glm: dict) -> np.ndarray:
+def _censored(
+    series: np.ndarray,
+    design: pd.DataFrame,
+    sample_mask: np.ndarray | None,
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """Keep the volumes of ``sample_mask`` (scrubbing) in the data and the design alike."""
+    if sample_mask is None:
+        return np.asarray(series, dtype=float), design
+    return np.asarray(series, dtype=float)[sample_mask], design.iloc[sample_mask]
+
+
+def lsa_betas(
+    series: np.ndarray,
+    tr: float,
+    events: pd.DataFrame,
+    glm: dict,
+    confounds: pd.DataFrame | None = None,
+    sample_mask: np.ndarray | None = None,
+) -> np.ndarray:
     """Least-squares-all betas (trials x voxels) of a time x voxel series: one model, all trials."""
-    design, per_trial = trial_design(series.shape[0], tr, events, glm)
+    design, per_trial = trial_design(series.shape[0], tr, events, glm, confounds)
+    series, design = _censored(series, design, sample_mask)
     labels, results = run_glm(series, design.to_numpy(), noise_model=glm.get("noise_model", "ols"))
     theta = np.empty((design.shape[1], series.shape[1]))
     for label, result in results.items():
@@ -60,11 +86,19 @@ def lsa_betas(series: np.ndarray, tr: float, events: pd.DataFrame, glm: dict) ->
     return theta[[columns.index(cols[0]) for cols in per_trial]]
 
 
+def _orthonormal_basis(columns: np.ndarray) -> np.ndarray:
+    """Orthonormal basis of the span of ``columns`` (rank-revealing: collinear nuisance is fine)."""
+    u, s, _ = np.linalg.svd(columns, full_matrices=False)
+    return u[:, s > s[0] * max(columns.shape) * np.finfo(float).eps] if s.size else u
+
+
 def lss_betas(
     series: np.ndarray,
     tr: float,
     events: pd.DataFrame,
     glm: dict,
+    confounds: pd.DataFrame | None = None,
+    sample_mask: np.ndarray | None = None,
     *,
     others: str = "all",
 ) -> np.ndarray:
@@ -80,14 +114,13 @@ def lss_betas(
         raise ValueError(
             "the LSS estimator fits OLS models; set glm.noise_model: ols (or use lsa)."
         )
-    design, per_trial = trial_design(series.shape[0], tr, events, glm)
+    design, per_trial = trial_design(series.shape[0], tr, events, glm, confounds)
+    y, design = _censored(series, design, sample_mask)
     n_trials, n_basis = len(per_trial), len(per_trial[0])
     trial_cols = [c for cols in per_trial for c in cols]
     a = design[trial_cols].to_numpy(float)  # time x (trial, basis)
-    confounds = design.drop(columns=trial_cols).to_numpy(float)
-    q, _ = np.linalg.qr(confounds)
+    q = _orthonormal_basis(design.drop(columns=trial_cols).to_numpy(float))
     a = a - q @ (q.T @ a)
-    y = np.asarray(series, dtype=float)
     y = y - q @ (q.T @ y)
     gram = a.T @ a
     cross = a.T @ y
@@ -117,12 +150,18 @@ def lss_betas(
 
 
 def single_trial_betas(
-    series: np.ndarray, tr: float, events: pd.DataFrame, glm: dict
+    series: np.ndarray,
+    tr: float,
+    events: pd.DataFrame,
+    glm: dict,
+    confounds: pd.DataFrame | None = None,
+    sample_mask: np.ndarray | None = None,
 ) -> np.ndarray:
     """The configured estimator's betas (``glm.estimator``: lsa or lss; ``glm.lss_others``)."""
     estimator = glm.get("estimator", "lsa")
     if estimator == "lsa":
-        return lsa_betas(series, tr, events, glm)
+        return lsa_betas(series, tr, events, glm, confounds, sample_mask)
     if estimator == "lss":
-        return lss_betas(series, tr, events, glm, others=glm.get("lss_others", "all"))
+        others = glm.get("lss_others", "all")
+        return lss_betas(series, tr, events, glm, confounds, sample_mask, others=others)
     raise ValueError(f"glm.estimator must be one of {ESTIMATORS}, not {estimator!r}.")

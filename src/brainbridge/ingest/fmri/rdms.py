@@ -1,40 +1,105 @@
-"""Brain RDMs: category RDMs from single-trial betas, precomputed RDMs from MATLAB files,
-and category decoding across runs."""
+"""Brain RDMs as stores of kind ``rdms`` (region x replicate x stimulus x stimulus2).
+
+Three ways in: precomputed RDM files (MATLAB struct arrays such as rsatoolbox's
+``92_brainRDMs.mat``, numpy ``.npz`` / ``.npy`` arrays such as the Algonauts RDMs), whose
+stimulus ids come from a stimulus manifest or image folder (the ids of the activation
+extraction, so that brain RDMs join activation stores by id); and category RDMs of
+single-trial responses, one per region and run (:func:`category_rdms`). Also leave-one-run-out
+category decoding (:func:`decode_categories`).
+"""
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 from scipy.io import loadmat
-from sklearn.metrics import pairwise_distances
 
+from brainbridge.align.rdm import compute_rdms
 from brainbridge.store import names as n
+from brainbridge.store.contract import StoreError, validate
+
+log = logging.getLogger(__name__)
+
+#: absolute tolerance of the symmetry and zero-diagonal checks (float32 files)
+RDM_ATOL = 1e-6
+CATEGORY_DISSIMILARITY = "correlation distance (1 - Pearson r) of condition-mean responses"
 
 
-def category_rdm(ds: xr.Dataset, by: str = n.CONDITION) -> tuple[np.ndarray, np.ndarray]:
-    """Correlation-distance RDM (categories x categories) of the betas averaged per category."""
-    labels = ds[by].values.astype(str)
-    categories = np.unique(labels)
-    data = ds["data"].values.astype(np.float64)
-    means = np.stack([data[labels == c].mean(axis=0) for c in categories])
-    rdm = pairwise_distances(means, metric="correlation")
-    np.fill_diagonal(rdm, 0.0)
-    return (rdm + rdm.T) / 2, categories
+# ---------------------------------------------------------------- the rdms store
 
 
-def write_rdm_npz(path: str | Path, rdms: np.ndarray, labels, names=None) -> Path:
-    """RDMs (..., n, n) with their stimulus labels as an npz, written atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}.npz")
-    extra = {} if names is None else {"names": np.asarray(names, dtype=str)}
-    np.savez(tmp, rdms=np.asarray(rdms, float), labels=np.asarray(labels, dtype=str), **extra)
-    os.replace(tmp, path)
-    return path
+def check_rdms(ds: xr.Dataset, source: str | None = None) -> None:
+    """Check the values of an ``rdms`` store: square, symmetric, zero diagonal, finite.
+
+    Also that the column ids (``stimulus2``) are the row ids (``stimulus``) in the same
+    order. Raises :class:`StoreError` naming the store, the field and the fix.
+    """
+    where = f" in {source}" if source else ""
+    validate(ds, "rdms", source=source)
+    rows = ds[n.STIMULUS].values.astype(str)
+    cols = ds[n.STIMULUS2].values.astype(str)
+    if rows.tolist() != cols.tolist():
+        raise StoreError(
+            f"variable 'rdm'{where}: coord 'stimulus2' must list the ids of 'stimulus' in the "
+            "same order (the RDM is square over one stimulus set)."
+        )
+    rdm = np.asarray(ds["rdm"].values, dtype=np.float64)
+    if rdm.shape[-1] < 3:
+        raise StoreError(f"variable 'rdm'{where} has {rdm.shape[-1]} stimuli; RSA needs >= 3.")
+    scale = max(1.0, float(np.abs(rdm).max()))
+    asym = np.abs(rdm - np.swapaxes(rdm, -1, -2)).max(axis=(-1, -2))
+    diag = np.abs(np.diagonal(rdm, axis1=-2, axis2=-1)).max(axis=-1)
+    for problem, values, fix in (
+        ("is not symmetric", asym, "symmetrize it ((R + R.T) / 2) if the asymmetry is noise"),
+        ("has a non-zero diagonal", diag, "a stimulus is at distance 0 from itself"),
+    ):
+        bad = np.argwhere(values > RDM_ATOL * scale)
+        if len(bad):
+            region, replicate = (
+                str(ds[d].values[i]) for d, i in zip((n.REGION, n.REPLICATE), bad[0])
+            )
+            raise StoreError(
+                f"variable 'rdm'{where} {problem} (region {region!r}, replicate {replicate!r}: "
+                f"max deviation {float(values[tuple(bad[0])]):.3g}; {len(bad)} RDM(s) affected). "
+                f"Give dissimilarity matrices: {fix}."
+            )
+
+
+def rdms_dataset(
+    rdms: np.ndarray,
+    *,
+    regions: Sequence[str],
+    replicates: Sequence[str],
+    stimuli: Sequence[str],
+    modality: str = "fmri",
+    dissimilarity: str = "unknown (precomputed)",
+    source: str | None = None,
+    **attrs: object,
+) -> xr.Dataset:
+    """An ``rdms`` Dataset from square RDMs (region, replicate, n, n), checked (check_rdms)."""
+    rdms = np.asarray(rdms, dtype=np.float64)
+    stimuli = np.asarray([str(s) for s in stimuli], dtype=str)
+    ds = xr.Dataset(
+        {"rdm": ((n.REGION, n.REPLICATE, n.STIMULUS, n.STIMULUS2), rdms)},
+        coords={
+            n.REGION: np.asarray([str(r) for r in regions], dtype=str),
+            n.REPLICATE: np.asarray([str(r) for r in replicates], dtype=str),
+            n.STIMULUS: stimuli,
+            n.STIMULUS2: stimuli,
+        },
+        attrs={n.KIND: "rdms", n.MODALITY: modality, n.DISSIMILARITY: dissimilarity, **attrs},
+    )
+    check_rdms(ds, source)
+    return ds
+
+
+# ---------------------------------------------------------------- precomputed RDM files
 
 
 def read_rdm_mat(path: str | Path, variable: str = "RDMs") -> tuple[np.ndarray, np.ndarray]:
@@ -42,14 +107,20 @@ def read_rdm_mat(path: str | Path, variable: str = "RDMs") -> tuple[np.ndarray, 
 
     Returns ``rdms`` shaped like the struct array plus (n, n) (e.g. 4 subjects x 2 sessions x
     92 x 92) and their names with the struct array's shape; wrap with
-    ``RDMVectors.from_square`` for the alignment metrics.
+    ``RDMVectors.from_square`` for the alignment metrics. A plain numeric variable
+    (..., n, n) is returned as is, with names ``"1", "2", ...``.
     """
     content = loadmat(path)
     if variable not in content:
         found = [k for k in content if not k.startswith("__")]
-        raise ValueError(f"{path} has no variable {variable!r} (found {found}).")
+        raise ValueError(
+            f"{path} has no variable {variable!r} (found {found}); set `variable` of this "
+            "rdms entry to one of them."
+        )
     structs = content[variable]
     fields = structs.dtype.names or ()
+    if not fields and structs.dtype.kind in "fiu":
+        return _numeric_rdms(structs, path, variable)
     if not {"RDM", "name"} <= set(fields):
         raise ValueError(f"{path}: {variable} lacks fields RDM and name (has {list(fields)}).")
     shape = structs.shape[1:] if structs.shape[:1] == (1,) else structs.shape
@@ -59,6 +130,237 @@ def read_rdm_mat(path: str | Path, variable: str = "RDMs") -> tuple[np.ndarray, 
         raise ValueError(f"{path}: the RDM fields are not square matrices ({rdms.shape[1:]}).")
     names = np.array([str(np.asarray(s["name"]).ravel()[0]) for s in flat])
     return rdms.reshape(*shape, *rdms.shape[1:]), names.reshape(shape)
+
+
+def _numeric_rdms(array: np.ndarray, path, variable: str) -> tuple[np.ndarray, np.ndarray]:
+    rdms = np.asarray(array, dtype=np.float64)
+    if rdms.ndim < 2 or rdms.shape[-1] != rdms.shape[-2]:
+        raise ValueError(
+            f"{path}: variable {variable!r} has shape {rdms.shape}; expected square RDMs "
+            "(..., n, n) with the stimuli on the last two axes."
+        )
+    lead = rdms.shape[:-2]
+    names = np.arange(1, int(np.prod(lead)) + 1).astype(str).reshape(lead)
+    return rdms, names
+
+
+def read_rdm_npz(path: str | Path, variable: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Square RDMs (..., n, n) and their names from an ``.npz`` (or ``.npy``) file.
+
+    ``variable`` defaults to the file's only array, or ``rdms`` (files of
+    :func:`write_rdm_npz`, whose ``names`` array gives the names). Names default to
+    ``"1", "2", ...``.
+    """
+    path = Path(path)
+    if path.suffix == ".npy":
+        return _numeric_rdms(np.load(path, allow_pickle=False), path, "(array)")
+    with np.load(path, allow_pickle=False) as content:
+        keys = list(content.keys())
+        if variable is None:
+            variable = "rdms" if "rdms" in keys else keys[0] if len(keys) == 1 else None
+        if variable not in keys:
+            raise ValueError(
+                f"{path} has arrays {keys}; set `variable` of this rdms entry to the one "
+                "holding the RDMs."
+            )
+        rdms, names = _numeric_rdms(content[variable], path, variable)
+        if "names" in keys and variable == "rdms":
+            names = np.asarray(content["names"], dtype=str).reshape(names.shape)
+    return rdms, names
+
+
+def read_rdm_file(path: str | Path, variable: str | None = None) -> tuple[np.ndarray, list[str]]:
+    """RDMs of one region as (replicate, n, n) with replicate names, from .mat/.npz/.npy."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"RDM file {path} does not exist.")
+    suffix = path.suffix.lower()
+    if suffix == ".mat":
+        rdms, names = read_rdm_mat(path, variable or "RDMs")
+    elif suffix in (".npz", ".npy"):
+        rdms, names = read_rdm_npz(path, variable)
+    else:
+        raise ValueError(
+            f"RDM file {path}: unknown format {suffix!r}; give a MATLAB .mat (struct array "
+            "with fields RDM, name, or a numeric array) or a numpy .npz / .npy (..., n, n)."
+        )
+    n_stim = rdms.shape[-1]
+    return rdms.reshape(-1, n_stim, n_stim), [str(s) for s in np.ravel(names)]
+
+
+def stimulus_ids(stimuli: str | Path, columns: dict | None = None) -> list[str]:
+    """Stimulus ids of a manifest TSV or a folder of images (file stems, sorted).
+
+    The same ids as the activation extraction (:func:`brainbridge.extract.stimuli.read_manifest`).
+    """
+    from brainbridge.extract.stimuli import read_manifest
+
+    return read_manifest(stimuli, columns)["stimulus"].astype(str).tolist()
+
+
+def read_rdms(
+    entries: Sequence[dict],
+    files: Sequence[str | Path],
+    stimuli: str | Path,
+    *,
+    columns: dict | None = None,
+    modality: str = "fmri",
+    dissimilarity: str = "unknown (precomputed)",
+) -> xr.Dataset:
+    """An ``rdms`` Dataset from precomputed RDM files, one entry per region.
+
+    ``entries`` are ``{region, variable?}`` (a dataset's ``rdms`` config), ``files`` their RDM
+    files in the same order. Every region needs the same number of replicates; their labels
+    are the names in the files when all regions agree, else ``"1", "2", ...`` (matched by
+    position, as logged). Stimulus ids come from the manifest or image folder ``stimuli``, in
+    its row order, which must be the RDM's row order.
+    """
+    if len(entries) != len(files) or not entries:
+        raise ValueError(f"{len(entries)} rdms entries but {len(files)} RDM files.")
+    regions = [str(e["region"]) for e in entries]
+    if len(set(regions)) != len(regions):
+        raise ValueError(f"rdms entries: region names must be unique, got {regions}.")
+    ids = stimulus_ids(stimuli, columns)
+    stacks, labels = [], []
+    for entry, path in zip(entries, files):
+        rdms, names = read_rdm_file(path, entry.get("variable"))
+        if rdms.shape[-1] != len(ids):
+            raise ValueError(
+                f"RDM file {path} (region {entry['region']!r}) is {rdms.shape[-1]} x "
+                f"{rdms.shape[-1]} but the stimulus set {stimuli} has {len(ids)} stimuli; "
+                "give the manifest of the stimuli in the RDM's row order."
+            )
+        if stacks and len(rdms) != len(stacks[0]):
+            raise ValueError(
+                f"RDM file {path} (region {entry['region']!r}) holds {len(rdms)} replicates, "
+                f"{files[0]} holds {len(stacks[0])}; regions of one dataset share their "
+                "replicates (subjects / sessions): put the others in a separate dataset."
+            )
+        stacks.append(rdms)
+        labels.append(names)
+    replicates = labels[0]
+    if any(lab != replicates for lab in labels) or len(set(replicates)) != len(replicates):
+        log.info("replicate names differ across regions or repeat: labelled by position")
+        replicates = [str(i) for i in range(1, len(replicates) + 1)]
+    return rdms_dataset(
+        np.stack(stacks),
+        regions=regions,
+        replicates=replicates,
+        stimuli=ids,
+        modality=modality,
+        dissimilarity=dissimilarity,
+        source=", ".join(map(str, files)),
+    )
+
+
+def write_rdm_npz(path: str | Path, rdms: np.ndarray, labels, names=None) -> Path:
+    """RDMs (..., n, n) with their stimulus labels (and RDM names) as an npz, atomically.
+
+    :func:`read_rdm_npz` reads it back (``rdms``, ``names``); for exchange with numpy users.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}.npz")
+    extra = {} if names is None else {"names": np.asarray(names, dtype=str)}
+    np.savez(tmp, rdms=np.asarray(rdms, float), labels=np.asarray(labels, dtype=str), **extra)
+    os.replace(tmp, path)
+    return path
+
+
+# ---------------------------------------------------------------- category RDMs of responses
+
+
+def _regions(ds: xr.Dataset) -> np.ndarray:
+    """Region label of every feature (voxel / parcel); ``all`` without a region coord."""
+    feature = ds["data"].dims[1]
+    if n.REGION in ds.coords and ds[n.REGION].dims == (feature,):
+        return ds[n.REGION].values.astype(str)
+    return np.full(ds.sizes[feature], "all")
+
+
+def _averaging_weights(labels: np.ndarray, groups: np.ndarray, categories, replicates, source):
+    """(replicate, category, trial) weights whose product with the data gives the means."""
+    onehot_cat = labels[None, :] == np.asarray(categories)[:, None]  # (category, trial)
+    onehot_rep = groups[None, :] == np.asarray(replicates)[:, None]  # (replicate, trial)
+    weights = (onehot_rep[:, None, :] & onehot_cat[None, :, :]).astype(np.float64)
+    counts = weights.sum(axis=-1)
+    if (counts == 0).any():
+        rep, cat = np.argwhere(counts == 0)[0]
+        raise ValueError(
+            f"{source}: category {str(categories[cat])!r} has no trial in replicate "
+            f"{replicates[rep]!r}; RDMs per replicate need every category in every replicate "
+            "(set rdm.replicate_by: null for one RDM over all trials)."
+        )
+    return weights / counts[..., None]
+
+
+def category_rdms(
+    responses: xr.Dataset,
+    by: str = n.CONDITION,
+    replicate_by: str | None = n.RUN,
+    *,
+    source: str = "responses store",
+) -> xr.Dataset:
+    """Correlation-distance RDMs of condition-mean responses, per region and replicate.
+
+    One RDM per region (``region`` coord of the voxels / parcels) and per value of
+    ``replicate_by`` (e.g. per run: independent estimates for the noise ceiling); ``None``
+    gives one RDM over all trials. The stimulus ids of the store are the categories (sorted).
+    """
+    for coord in (by, replicate_by):
+        if coord is not None and coord not in responses.coords:
+            raise ValueError(
+                f"{source} has no trial coord {coord!r} (coords: "
+                f"{sorted(map(str, responses.coords))}); set rdm.by / rdm.replicate_by to one "
+                "of them."
+            )
+    labels = responses[by].values.astype(str)
+    categories = np.unique(labels)
+    if replicate_by is None:
+        groups = np.full(len(labels), "all")
+    else:
+        groups = responses[replicate_by].values.astype(str)
+    replicates = list(dict.fromkeys(groups.tolist()))
+    if replicate_by == n.RUN:
+        replicates = sorted(replicates, key=lambda r: (len(r), r))  # "2" before "10"
+    weights = _averaging_weights(labels, groups, categories, replicates, source)
+    data = np.asarray(responses["data"].values, dtype=np.float64)
+    region = _regions(responses)
+    names = list(dict.fromkeys(region.tolist()))
+    rdms = []
+    for name in names:
+        columns = region == name
+        if columns.sum() < 2:
+            raise ValueError(
+                f"{source}: region {name!r} has {int(columns.sum())} voxel/parcel; correlation "
+                "distance needs >= 2 per region."
+            )
+        means = weights @ data[:, columns]  # (replicate, category, feature)
+        rdms.append(compute_rdms(means, "correlation"))
+    return rdms_dataset(
+        np.stack(rdms),
+        regions=names,
+        replicates=replicates,
+        stimuli=categories,
+        modality=str(responses.attrs.get(n.MODALITY, "fmri")),
+        dissimilarity=CATEGORY_DISSIMILARITY + (f" per {replicate_by}" if replicate_by else ""),
+        source=source,
+        by=by,
+        replicate_by=str(replicate_by),
+    )
+
+
+def category_rdm(ds: xr.Dataset, by: str = n.CONDITION) -> tuple[np.ndarray, np.ndarray]:
+    """Correlation-distance RDM (categories x categories) of the betas averaged per category,
+    over all trials and all voxels."""
+    labels = ds[by].values.astype(str)
+    categories = np.unique(labels)
+    weights = _averaging_weights(labels, np.full(len(labels), "all"), categories, ["all"], by)
+    means = weights[0] @ np.asarray(ds["data"].values, dtype=np.float64)
+    return compute_rdms(means, "correlation"), categories
+
+
+# ---------------------------------------------------------------- decoding
 
 
 def decode_categories(
@@ -74,9 +376,17 @@ def decode_categories(
     from sklearn.preprocessing import StandardScaler
     from sklearn.svm import LinearSVC
 
+    for coord in (by, n.RUN):
+        if coord not in ds.coords:
+            raise ValueError(
+                f"decoding needs the trial coord {coord!r}; the store has "
+                f"{sorted(map(str, ds.coords))} (set decode.by to one of them)."
+            )
     x = ds["data"].values.astype(np.float64)
     y = ds[by].values.astype(str)
     groups = ds[n.RUN].values.astype(str)
+    if len(np.unique(groups)) < 2:
+        raise ValueError("leave-one-run-out decoding needs at least 2 runs.")
     model = make_pipeline(StandardScaler(), LinearSVC(C=0.01, max_iter=5000))
     score, null, p = permutation_test_score(
         model,
@@ -94,4 +404,5 @@ def decode_categories(
         "p_value": float(p),
         "null_mean": float(null.mean()),
         "n_permutations": int(n_permutations),
+        "n_folds": int(len(np.unique(groups))),
     }

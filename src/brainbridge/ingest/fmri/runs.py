@@ -1,36 +1,36 @@
-"""BOLD runs + events (+ atlas or a computed mask) -> single-trial betas -> responses Dataset."""
+"""BOLD runs + events (+ regions, cleaning) -> single-trial responses -> a ``responses`` Dataset.
+
+Per run: check the TR and the grid, keep the voxels of the regions (``regions.py``), optionally
+smooth and scale, load the confounds and the volumes kept after scrubbing (``cleaning.py``), then
+estimate one response per trial: GLM betas (``glm.py``: LSA or LSS, confounds as nuisance
+regressors, censored volumes dropped from data and design) or the time-locked average of the
+cleaned BOLD (``average.py``). Every run is checked and computed before anything is returned, so a
+bad input never leaves a partial store.
+"""
 
 from __future__ import annotations
 
 import logging
-import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 import nibabel as nib
 import numpy as np
 import pandas as pd
 import xarray as xr
-from nilearn.image import load_img, math_img, resample_to_img
-from nilearn.maskers import NiftiMasker
-from nilearn.masking import compute_background_mask
+from nilearn.image import load_img, smooth_img
 
 from brainbridge.store import names as n
 
+from .average import time_locked_average
+from .bids import FmriRun
+from .cleaning import clean_series, run_confounds, scale
 from .glm import single_trial_betas
+from .regions import Regions, build_regions, parcel_means, voxel_positions
 
 log = logging.getLogger(__name__)
 
-
-def read_atlas(
-    atlas_path: str | Path, labels_path: str | Path
-) -> tuple[nib.Nifti1Image, pd.DataFrame]:
-    """Integer label image and its table (columns index, name)."""
-    atlas = load_img(atlas_path)
-    table = pd.read_csv(labels_path, sep="\t")
-    missing = {"index", "name"} - set(table.columns)
-    if missing:
-        raise ValueError(f"atlas labels {labels_path} lack column(s) {sorted(missing)}.")
-    return atlas, table
+RESPONSES = ("betas", "average")
 
 
 def read_events(path: str | Path, n_scans: int, tr: float) -> pd.DataFrame:
@@ -59,7 +59,56 @@ def read_events(path: str | Path, n_scans: int, tr: float) -> pd.DataFrame:
     return events
 
 
-def _check_tr(bold: nib.Nifti1Image, path, tr: float) -> None:
+def plain_runs(
+    bold: Sequence,
+    events: Sequence,
+    confounds: Sequence = (),
+    *,
+    labels: Sequence | None = None,
+    trs: Sequence | None = None,
+) -> list[FmriRun]:
+    """Runs from parallel lists of files (one events TSV, and optionally one confounds TSV, per
+    BOLD run); labels default to 1, 2, ..."""
+    if not bold:
+        raise ValueError("no BOLD run given.")
+    if not events:
+        raise ValueError(
+            f"{bold[0]}: no events given; single-trial responses need one events TSV per run "
+            "(onset, duration, stimulus or trial_type)."
+        )
+    for key, files in (("events", events), ("confounds", confounds)):
+        if files and len(files) != len(bold):
+            raise ValueError(
+                f"{len(bold)} BOLD runs but {len(files)} {key} files; give one per run."
+            )
+    labels = labels or [str(i) for i in range(1, len(bold) + 1)]
+    return [
+        FmriRun(bold=Path(b), events=Path(e), confounds=c and Path(c), tr=t, label=str(label))
+        for b, e, c, t, label in zip(
+            bold, events, confounds or [None] * len(bold), trs or [None] * len(bold), labels
+        )
+    ]
+
+
+def resolve_tr(runs: Sequence[FmriRun], tr: float | None) -> float:
+    """The one TR of every run: the configured ``tr`` and the sidecars' must agree."""
+    found = {float(r.tr): r.bold for r in runs if r.tr is not None}
+    if tr is not None:
+        for value, path in found.items():
+            if not np.isclose(value, tr, atol=1e-3):
+                raise ValueError(
+                    f"{path}: RepetitionTime {value} s in its sidecar differs from the configured "
+                    f"tr {tr} s; fix the config (or leave tr out to use the sidecars)."
+                )
+        return float(tr)
+    if len(found) > 1:
+        raise ValueError(f"runs have different TRs {sorted(found)}: {list(found.values())}.")
+    if not found:
+        raise ValueError(f"{runs[0].bold}: no TR known; set the dataset's tr (seconds).")
+    return next(iter(found))
+
+
+def _check_run(bold: nib.Nifti1Image, path, tr: float, reference: Regions | None) -> None:
     if len(bold.shape) != 4:
         raise ValueError(f"{path}: a BOLD run must be 4D (x, y, z, time), not {bold.shape}.")
     header_tr = float(bold.header.get_zooms()[3])
@@ -68,108 +117,122 @@ def _check_tr(bold: nib.Nifti1Image, path, tr: float) -> None:
             f"{path}: header TR {header_tr} s differs from the configured tr {tr} s; "
             "fix the config (or the header)."
         )
-
-
-def _mask_and_labels(
-    atlas_path, labels_path, reference: nib.Nifti1Image, reference_path
-) -> tuple[nib.Nifti1Image, np.ndarray | None, dict]:
-    """Mask image, atlas image on the BOLD grid (or None) and label names."""
-    if atlas_path is None:
-        mask = compute_background_mask(reference, opening=False)
-        if not mask.get_fdata().any():
-            raise ValueError(
-                f"the mask computed from {reference_path} is empty; give an atlas "
-                "(atlas + atlas_labels) or check the BOLD data."
-            )
-        return mask, None, {}
-    atlas, table = read_atlas(atlas_path, labels_path)
-    if atlas.shape[:3] != reference.shape[:3] or not np.allclose(atlas.affine, reference.affine):
-        warnings.warn(
-            f"atlas {atlas_path} ({atlas.shape[:3]}) is not on the grid of {reference_path} "
-            f"({reference.shape[:3]}); resampled to it (nearest neighbour).",
-            stacklevel=3,
-        )
-        atlas = resample_to_img(
-            atlas, reference, interpolation="nearest", force_resample=True, copy_header=True
-        )
-    mask = math_img("img > 0", img=atlas)
-    if not mask.get_fdata().any():
+    if reference is not None and (
+        bold.shape[:3] != reference.mask.shape[:3]
+        or not np.allclose(bold.affine, reference.mask.affine, atol=1e-3)
+    ):
         raise ValueError(
-            f"atlas {atlas_path} has no labelled voxel on the grid of {reference_path}; "
-            "check that the atlas and the BOLD runs are in the same space."
+            f"{path}: grid {bold.shape[:3]} differs from the first run "
+            f"{reference.mask.shape[:3]}; realign / resample the runs to one grid first."
         )
-    names = dict(zip(table["index"].astype(int), table["name"].astype(str)))
-    return mask, atlas, names
+
+
+def _run_series(bold: nib.Nifti1Image, path, regions: Regions, cleaning: dict) -> np.ndarray:
+    """Volumes x voxels inside the regions, smoothed and scaled as configured."""
+    keep = np.asarray(regions.mask.dataobj) > 0
+    data = np.asanyarray(bold.dataobj)
+    bad = ~np.isfinite(data[keep]).all(axis=-1)
+    if bad.any():
+        raise ValueError(
+            f"{path}: {int(bad.sum())} voxel(s) in the mask hold NaN or inf; "
+            "mask them out (regions.mask / atlas) or fix the preprocessing."
+        )
+    fwhm = cleaning.get("smoothing_fwhm")
+    if fwhm:
+        data = np.asanyarray(smooth_img(bold, fwhm).dataobj)
+    series = np.asarray(data[keep], dtype=np.float64).T
+    return scale(series, cleaning.get("standardize", False), path)
+
+
+def _run_responses(
+    run: FmriRun, tr: float, regions: Regions, cleaning: dict, glm: dict, response: dict
+) -> tuple[np.ndarray, pd.DataFrame]:
+    bold = load_img(run.bold)
+    _check_run(bold, run.bold, tr, regions)
+    if run.events is None:
+        raise ValueError(
+            f"{run.bold}: no events; single-trial responses need one events TSV per run "
+            "(onset, duration, stimulus or trial_type)."
+        )
+    n_scans = bold.shape[3]
+    events = read_events(run.events, n_scans, tr)
+    series = _run_series(bold, run.bold, regions, cleaning)
+    if regions.level == "parcel":
+        series, _ = parcel_means(series, regions)
+    confounds, sample_mask = run_confounds(
+        run.bold, run.confounds, cleaning.get("confounds"), n_scans
+    )
+    kind = response.get("type", "betas")
+    if kind == "betas":
+        values = single_trial_betas(series, tr, events, glm, confounds, sample_mask)
+    elif kind == "average":
+        cleaned = clean_series(series, tr, confounds, sample_mask, cleaning)
+        baseline = response.get("baseline")
+        values, kept = time_locked_average(
+            cleaned, tr, events, tuple(response.get("window", (4.0, 8.0))),
+            None if baseline is None else tuple(baseline), path=run.events,
+        )  # fmt: skip
+        if not kept.all():
+            log.warning("%s: %d trial(s) fully censored, dropped", run.bold, int((~kept).sum()))
+        events = events[kept]
+    else:
+        raise ValueError(f"response.type must be one of {RESPONSES}, not {kind!r}.")
+    log.info("%s: %d single-trial responses (%s)", run.bold, len(events), kind)
+    return values, events.assign(run=run.label)
 
 
 def ingest_fmri(
-    bold_paths: list[str | Path],
-    event_paths: list[str | Path],
-    atlas_path: str | Path | None = None,
-    labels_path: str | Path | None = None,
+    runs: Sequence[FmriRun],
     *,
-    tr: float,
-    glm: dict,
+    tr: float | None = None,
+    regions: dict | None = None,
+    cleaning: dict | None = None,
+    glm: dict | None = None,
+    response: dict | None = None,
 ) -> xr.Dataset:
-    """Every run's single-trial betas stacked into a ``responses`` store Dataset.
+    """Every run's single-trial responses stacked into a ``responses`` store Dataset.
 
-    ``glm.estimator``: ``lsa`` (default) or ``lss``. Without an atlas the voxels are the
-    non-background voxels of the first run (region ``brain``).
+    ``response.type``: ``betas`` (``glm.estimator`` ``lsa`` or ``lss``) or ``average``
+    (``response.window``, ``response.baseline``, in s after the onset).
     """
-    if not bold_paths:
+    if not runs:
         raise ValueError("no BOLD run given.")
-    if not event_paths:
-        raise ValueError(
-            f"{bold_paths[0]}: no events given; single-trial betas need one events TSV per run "
-            "(onset, duration, stimulus or trial_type)."
-        )
-    if len(bold_paths) != len(event_paths):
-        raise ValueError(f"{len(bold_paths)} BOLD runs but {len(event_paths)} event files.")
-    first = load_img(bold_paths[0])
-    _check_tr(first, bold_paths[0], tr)
-    mask, atlas, names = _mask_and_labels(atlas_path, labels_path, first, bold_paths[0])
-    masker = NiftiMasker(mask_img=mask, standardize=None).fit()
-    if atlas is None:
-        region = np.full(int(mask.get_fdata().sum()), "brain")
-    else:
-        voxel_labels = masker.transform(atlas).ravel().astype(int)
-        region = np.array([names.get(v, f"label{v}") for v in voxel_labels], dtype=str)
-    ijk = np.argwhere(mask.get_fdata() > 0)
-    xyz = nib.affines.apply_affine(mask.affine, ijk)
-
-    betas, metas = [], []
-    for run, (bold_path, event_path) in enumerate(zip(bold_paths, event_paths), start=1):
-        bold = first if run == 1 else load_img(bold_path)
-        _check_tr(bold, bold_path, tr)
-        if bold.shape[:3] != mask.shape[:3]:
-            raise ValueError(
-                f"{bold_path}: grid {bold.shape[:3]} differs from the first run "
-                f"{mask.shape[:3]}; realign / resample the runs to one grid first."
-            )
-        events = read_events(event_path, bold.shape[3], tr)
-        inside = np.asanyarray(bold.dataobj)[mask.get_fdata() > 0]  # before nilearn zeroes NaNs
-        bad = ~np.isfinite(inside).all(axis=-1)
-        if bad.any():
-            raise ValueError(
-                f"{bold_path}: {int(bad.sum())} voxel(s) in the mask hold NaN or inf; "
-                "mask them out (atlas / mask) or fix the preprocessing."
-            )
-        series = masker.transform(bold)
-        betas.append(single_trial_betas(series, tr, events, glm))
-        metas.append(events.assign(run=str(run)))
-        log.info("%s: %d single-trial betas", bold_path, len(events))
-    meta = pd.concat(metas, ignore_index=True)
+    cleaning, glm, response = dict(cleaning or {}), dict(glm or {}), dict(response or {})
+    tr = resolve_tr(runs, tr)
+    first = load_img(runs[0].bold)
+    _check_run(first, runs[0].bold, tr, None)
+    region_set = build_regions(regions, first, runs[0].bold)
+    results = [_run_responses(r, tr, region_set, cleaning, glm, response) for r in runs]
+    meta = pd.concat([m for _, m in results], ignore_index=True)
+    data = np.vstack([v for v, _ in results]).astype(np.float32)
+    positions = voxel_positions(region_set.mask)
+    unit, labels = n.VOXEL, region_set.voxel_region
+    if region_set.level == "parcel":
+        positions, labels = parcel_means(positions.T, region_set)
+        positions, unit = positions.T, n.PARCEL
     condition = meta.get("trial_type", pd.Series(["n/a"] * len(meta))).astype(str).to_numpy()
-    estimator = glm.get("estimator", "lsa").upper()
+    kind = response.get("type", "betas")
+    estimator = glm.get("estimator", "lsa").upper() if kind == "betas" else "AVERAGE"
     return xr.Dataset(
-        {"data": ((n.TRIAL, n.VOXEL), np.vstack(betas).astype(np.float32))},
+        {"data": ((n.TRIAL, unit), data)},
         coords={
             n.STIMULUS: (n.TRIAL, meta["stimulus"].astype(str).to_numpy()),
             n.CONDITION: (n.TRIAL, condition),
-            n.RUN: (n.TRIAL, meta["run"].to_numpy(dtype=str)),
+            n.RUN: (n.TRIAL, meta["run"].astype(str).to_numpy()),
             n.ONSET: (n.TRIAL, meta["onset"].to_numpy(dtype=np.float64)),
-            n.REGION: (n.VOXEL, region),
-            n.POSITION: ((n.VOXEL, n.SPACE), xyz.astype(np.float64)),
+            n.REGION: (unit, np.asarray(labels, dtype=str)),
+            n.POSITION: ((unit, n.SPACE), positions.astype(np.float64)),
         },
-        attrs={n.MODALITY: "fmri", n.TR: float(tr), "units": "beta (a.u.)", "estimator": estimator},
+        attrs={
+            n.MODALITY: "fmri",
+            n.TR: float(tr),
+            "units": _units(kind, cleaning.get("standardize", False)),
+            "estimator": estimator,
+            "level": region_set.level,
+        },
     )
+
+
+def _units(kind: str, standardize) -> str:
+    scale_units = {"psc": "% signal change", "zscore_sample": "z"}.get(standardize, "a.u.")
+    return f"{'beta' if kind == 'betas' else 'mean BOLD'} ({scale_units})"

@@ -1,0 +1,88 @@
+"""Steps of brain RDM datasets: precomputed RDM files -> rdms store; fMRI responses -> category
+RDMs per region and run; leave-one-run-out category decoding of fMRI responses."""
+
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+
+from brainbridge.atomic import write_table
+from brainbridge.ingest.fmri.rdms import category_rdms, decode_categories, read_rdms
+from brainbridge.steps.units import as_list
+from brainbridge.store import open_store, provenance, write_store
+
+log = logging.getLogger(__name__)
+
+DECODING_COLUMNS = (
+    "dataset",
+    "by",
+    "accuracy",
+    "chance",
+    "p_value",
+    "null_mean",
+    "n_permutations",
+    "n_folds",
+)
+
+
+def ingest_rdm(inputs: dict, outputs: dict, params: dict) -> None:
+    """RDM files (one per region, ``inputs['rdms']`` in the order of ``params['rdms']``) and a
+    stimulus manifest or image folder (``inputs['stimuli']``) -> ``rdms`` store."""
+    files = as_list(inputs["rdms"])
+    ds = read_rdms(
+        params["rdms"],
+        files,
+        inputs["stimuli"],
+        columns=params.get("columns"),
+        modality=params.get("modality", "fmri"),
+        dissimilarity=params.get("dissimilarity", "unknown (precomputed)"),
+    )
+    ds.attrs["dataset"] = params["name"]
+    log.info(
+        "%s: %d region(s) x %d replicate(s) x %d stimuli",
+        params["name"],
+        *(ds.sizes[d] for d in ("region", "replicate", "stimulus")),
+    )
+    prov_inputs = {f"rdm{i}": p for i, p in enumerate(files)} | {"stimuli": inputs["stimuli"]}
+    write_store(
+        ds,
+        outputs["store"],
+        kind="rdms",
+        provenance=provenance(inputs=prov_inputs, config=params, step="ingest-rdm"),
+    )
+
+
+def brain_rdms(inputs: dict, outputs: dict, params: dict) -> None:
+    """fMRI responses store -> category RDMs per region and replicate (``params['rdm']``)."""
+    cfg = params.get("rdm") or {}
+    responses = open_store(inputs["brain"], "responses", load=True)
+    ds = category_rdms(
+        responses,
+        by=cfg.get("by", "condition"),
+        replicate_by=cfg.get("replicate_by", "run"),
+        source=str(inputs["brain"]),
+    )
+    ds.attrs["dataset"] = params["name"]
+    write_store(
+        ds,
+        outputs["store"],
+        kind="rdms",
+        provenance=provenance(inputs=inputs, config=params, step="brain-rdms"),
+    )
+
+
+def decode(inputs: dict, outputs: dict, params: dict) -> None:
+    """Leave-one-run-out decoding of ``params['decode']['by']`` with a permutation test."""
+    cfg = params.get("decode") or {}
+    responses = open_store(inputs["brain"], "responses", load=True)
+    by = cfg.get("by", "condition")
+    result = decode_categories(
+        responses,
+        by=by,
+        n_permutations=int(cfg.get("n_permutations", 100)),
+        seed=int(params.get("seed", 0)),
+    )
+    log.info("%s: decoding %s %s", params["name"], by, result)
+    row = {"dataset": params["name"], "by": by, **result}
+    write_table(pd.DataFrame([row], columns=list(DECODING_COLUMNS)), outputs["table"])

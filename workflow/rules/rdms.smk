@@ -1,0 +1,89 @@
+# Brain RDMs: precomputed RDM files -> rdms stores (aligned with layers like any brain store);
+# category RDMs and leave-one-run-out decoding of fMRI responses.
+import re
+
+RDM_DATASETS = [d for d in DATASETS if config["datasets"][d]["source"] == "rdm"]  # no encoding
+CATEGORY_RDMS = [d for d in DATASETS if "rdm" in config["datasets"][d]]
+DECODED = [d for d in DATASETS if "decode" in config["datasets"][d]]
+ENCODED = [d for d in DATASETS if d not in RDM_DATASETS]
+
+
+def one_of(names):
+    """A wildcard constraint matching exactly these names (none: matches nothing)."""
+    return "|".join(re.escape(d) for d in names) or "^$"
+
+
+def rdms_targets():
+    """Category RDM stores and decoding tables of the datasets that ask for them."""
+    return [f"{OUT}/brain/{d}.rdms.zarr" for d in CATEGORY_RDMS] + [
+        f"{OUT}/tables/decoding/{d}.tsv" for d in DECODED
+    ]
+
+
+def rdm_config(dataset):
+    """A source-rdm dataset's config with its path settings expanded."""
+    ds = dict(config["datasets"][dataset])
+    ds["rdms"] = [{**e, "file": path(e["file"])} for e in ds["rdms"]]
+    ds["stimuli"] = path(ds["stimuli"])
+    return ds
+
+
+rule ingest_rdm:
+    input:
+        rdms=lambda w: [e["file"] for e in rdm_config(w.dataset)["rdms"]],
+        stimuli=lambda w: rdm_config(w.dataset)["stimuli"],
+    output:
+        store=directory(f"{OUT}/brain/{{dataset}}.zarr"),
+    wildcard_constraints:
+        dataset=one_of(RDM_DATASETS),
+    params:
+        cfg=lambda w: as_json({"name": w.dataset, **rdm_config(w.dataset)}),
+        inputs=lambda w, input: input_args(rdms=list(input.rdms), stimuli=input.stimuli),
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    log:
+        f"{OUT}/logs/ingest/{{dataset}}.log",
+    shell:
+        ENV + RUN + " ingest-rdm {params.inputs} -o store={output.store} -p {params.cfg} 2> {log}"
+
+
+rule brain_rdms:
+    input:
+        brain=lambda w: brain_store(w.dataset),
+    output:
+        store=directory(f"{OUT}/brain/{{dataset}}.rdms.zarr"),
+    wildcard_constraints:
+        dataset=one_of(CATEGORY_RDMS),
+    params:
+        cfg=lambda w: as_json({"name": w.dataset, "rdm": config["datasets"][w.dataset]["rdm"]}),
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=10,
+    log:
+        f"{OUT}/logs/brain_rdms/{{dataset}}.log",
+    shell:
+        ENV + RUN + " brain-rdms -i brain={input.brain} -o store={output.store} -p {params.cfg} 2> {log}"
+
+
+rule decode:
+    input:
+        brain=lambda w: brain_store(w.dataset),
+    output:
+        table=f"{OUT}/tables/decoding/{{dataset}}.tsv",
+    wildcard_constraints:
+        dataset=one_of(DECODED),
+    params:
+        cfg=lambda w: as_json(
+            {"name": w.dataset, "decode": config["datasets"][w.dataset]["decode"], "seed": config["seed"]}
+        ),
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    log:
+        f"{OUT}/logs/decode/{{dataset}}.log",
+    shell:
+        ENV + RUN + " decode -i brain={input.brain} -o table={output.table} -p {params.cfg} 2> {log}"
