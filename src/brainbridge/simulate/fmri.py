@@ -47,10 +47,6 @@ def grid_affine(grid: Sequence[int] = GRID, voxel_mm: float = VOXEL_MM) -> np.nd
     return affine
 
 
-def _affine() -> np.ndarray:
-    return grid_affine()
-
-
 def label_volume(
     names: Sequence[str], grid: Sequence[int] = GRID, boxes: Sequence[tuple] = BOXES
 ) -> tuple[np.ndarray, pd.DataFrame]:
@@ -180,7 +176,7 @@ def simulate_fmri(
                 }
             )
         )
-    atlas = nib.Nifti1Image(labels, _affine())
+    atlas = nib.Nifti1Image(labels, grid_affine())
     if return_amplitudes:
         return images, events, atlas, label_table, planted
     return images, events, atlas, label_table
