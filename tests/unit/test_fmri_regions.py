@@ -147,3 +147,16 @@ def test_parcel_level_store(bold, tmp_path):
     assert ds["data"].dims == ("trial", "parcel") and ds.sizes["parcel"] == 2
     assert ds["region"].values.tolist() == ["label1", "label2"]
     np.testing.assert_allclose(ds["position"].values[1], [6.0, 3.0, 1.0])  # centroid in mm
+
+
+def test_rois_within_an_atlas_are_named_by_both(bold, tmp_path):
+    labels = np.zeros((4, 4, 2))
+    labels[1:3], labels[3] = 1, 2
+    roi = np.zeros((4, 4, 2))
+    roi[2:, 0] = 1  # two voxels in label 1, two in label 2
+    spec = {
+        "atlas": _save(tmp_path, "atlas.nii.gz", labels),
+        "rois": {"FFA": _save(tmp_path, "ffa.nii.gz", roi)},
+    }
+    regions = build_regions(spec, bold, "bold.nii")
+    assert sorted(regions.voxel_region.tolist()) == ["label1/FFA"] * 2 + ["label2/FFA"] * 2

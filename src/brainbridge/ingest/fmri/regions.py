@@ -206,24 +206,26 @@ def build_regions(spec: dict | None, reference: nib.Nifti1Image, reference_path)
         raise ValueError(f"regions.level must be one of {LEVELS}, not {level!r}.")
     explicit = "mask" in spec
     keep = np.asarray(_mask_image(spec.get("mask"), reference, reference_path).dataobj) > 0
-    region = np.full(reference.shape[:3], WHOLE_MASK, dtype=object)
     atlas = _atlas(spec, reference, reference_path)
     rois = _rois(spec.get("rois", {}), reference, reference_path)
     if atlas is not None:
-        labels, names = atlas
-        keep = (keep & (labels > 0)) if explicit else labels > 0
-        region = np.vectorize(lambda v: names.get(v, f"label{v}"), otypes=[object])(labels)
+        keep = (keep & (atlas[0] > 0)) if explicit else atlas[0] > 0
     if rois is not None:
-        roi_names = np.array([WHOLE_MASK, *spec["rois"]], dtype=object)
         keep = keep & (rois > 0) if (explicit or atlas is not None) else rois > 0
-        region = roi_names[rois] if atlas is None else region + "/" + roi_names[rois]
     if not keep.any():
         raise ValueError(
             f"the regions {_describe(spec)} hold no voxel on the grid of {reference_path}; "
             "check that the mask / atlas / ROIs and the BOLD runs are in the same space."
         )
+    region = np.full(int(keep.sum()), WHOLE_MASK, dtype=object)
+    if atlas is not None:
+        values, index = np.unique(atlas[0][keep], return_inverse=True)
+        region = np.array([atlas[1].get(int(v), f"label{v}") for v in values], dtype=object)[index]
+    if rois is not None:
+        roi_names = np.array([WHOLE_MASK, *spec["rois"]], dtype=object)[rois[keep]]
+        region = roi_names if atlas is None else region + "/" + roi_names
     mask = nib.Nifti1Image(keep.astype(np.int8), reference.affine)
-    return Regions(mask=mask, voxel_region=region[keep].astype(str), level=level)
+    return Regions(mask=mask, voxel_region=region.astype(str), level=level)
 
 
 def _describe(spec: dict) -> str:
