@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 from brainbridge.align import RDMVectors
+from brainbridge.decode import decode_categories
 from brainbridge.ingest.fmri import (
     category_rdm,
-    decode_categories,
     ingest_fmri,
     plain_runs,
     read_rdm_mat,

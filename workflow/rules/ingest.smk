@@ -55,6 +55,9 @@ def fmri_bids_runs(dataset):
     )
 
 
+FMRI_RAW_KEYS = {"bold": "files", "events": "event_files", "confounds": "confound_files"}
+
+
 def fmri_inputs(w):
     ds = fmri_config(w.dataset)
     if ds["source"] == "simulation":
@@ -77,9 +80,6 @@ def fmri_inputs(w):
     else:
         raise ValueError(f"dataset {w.dataset}: unsupported fMRI source {ds['source']!r}")
     return {**inputs, "region_files": fmri_region_files(w.dataset)}
-
-
-FMRI_RAW_KEYS = {"bold": "files", "events": "event_files", "confounds": "confound_files"}
 
 
 def fmri_params(w):

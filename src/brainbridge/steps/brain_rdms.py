@@ -8,9 +8,10 @@ import logging
 import pandas as pd
 
 from brainbridge.atomic import write_table
-from brainbridge.ingest.fmri.rdms import category_rdms, decode_categories, read_rdms
-from brainbridge.steps.units import as_list
-from brainbridge.store import open_store, provenance, write_store
+from brainbridge.decode import decode_categories
+from brainbridge.ingest.fmri.rdms import category_rdms, read_rdms
+from brainbridge.steps.units import as_list, write_brain
+from brainbridge.store import open_store
 
 log = logging.getLogger(__name__)
 
@@ -38,19 +39,12 @@ def ingest_rdm(inputs: dict, outputs: dict, params: dict) -> None:
         modality=params.get("modality", "fmri"),
         dissimilarity=params.get("dissimilarity", "unknown (precomputed)"),
     )
-    ds.attrs["dataset"] = params["name"]
     log.info(
         "%s: %d region(s) x %d replicate(s) x %d stimuli",
         params["name"],
         *(ds.sizes[d] for d in ("region", "replicate", "stimulus")),
     )
-    prov_inputs = {f"rdm{i}": p for i, p in enumerate(files)} | {"stimuli": inputs["stimuli"]}
-    write_store(
-        ds,
-        outputs["store"],
-        kind="rdms",
-        provenance=provenance(inputs=prov_inputs, config=params, step="ingest-rdm"),
-    )
+    write_brain(ds, kind="rdms", step="ingest-rdm", inputs=inputs, outputs=outputs, params=params)
 
 
 def brain_rdms(inputs: dict, outputs: dict, params: dict) -> None:
@@ -63,13 +57,7 @@ def brain_rdms(inputs: dict, outputs: dict, params: dict) -> None:
         replicate_by=cfg.get("replicate_by", "run"),
         source=str(inputs["brain"]),
     )
-    ds.attrs["dataset"] = params["name"]
-    write_store(
-        ds,
-        outputs["store"],
-        kind="rdms",
-        provenance=provenance(inputs=inputs, config=params, step="brain-rdms"),
-    )
+    write_brain(ds, kind="rdms", step="brain-rdms", inputs=inputs, outputs=outputs, params=params)
 
 
 def decode(inputs: dict, outputs: dict, params: dict) -> None:

@@ -6,8 +6,7 @@ from brainbridge.ingest.fmri import ingest_fmri as ingest_fmri_runs
 from brainbridge.ingest.fmri import plain_runs
 from brainbridge.ingest.meeg import ingest_dataset, ingest_meeg
 from brainbridge.ingest.meeg.qc import qc_section, read_qc_records, write_qc
-from brainbridge.steps.units import as_list
-from brainbridge.store import provenance, write_store
+from brainbridge.steps.units import as_list, write_brain
 
 
 def ingest_eeg(inputs: dict, outputs: dict, params: dict) -> None:
@@ -18,30 +17,16 @@ def ingest_eeg(inputs: dict, outputs: dict, params: dict) -> None:
         params["preprocessing"],
         modality=params.get("modality", "eeg"),
     )
-    ds.attrs["dataset"] = params["name"]
-    write_store(
-        ds,
-        outputs["store"],
-        kind="epochs",
-        provenance=provenance(inputs=inputs, config=params, step="ingest-eeg"),
-    )
+    write_brain(ds, kind="epochs", step="ingest-eeg", inputs=inputs, outputs=outputs, params=params)
 
 
 def ingest_recording(inputs: dict, outputs: dict, params: dict) -> None:
     """Real M/EEG (raw files, BIDS runs or evoked files) -> epochs / continuous store + QC."""
     files = as_list(inputs.get("files"))
     ds, qc = ingest_dataset(files, params, seed=int(params.get("seed", 0)))
-    ds.attrs["dataset"] = params["name"]
     qc["dataset"] = params["name"]
     kind = "continuous" if params.get("store") == "continuous" else "epochs"
-    write_store(
-        ds,
-        outputs["store"],
-        kind=kind,
-        provenance=provenance(
-            inputs={f"file{i}": p for i, p in enumerate(files)}, config=params, step="ingest-meeg"
-        ),
-    )
+    write_brain(ds, kind=kind, step="ingest-meeg", inputs=inputs, outputs=outputs, params=params)
     write_qc(qc, outputs["qc"])
 
 
@@ -81,15 +66,6 @@ def ingest_fmri(inputs: dict, outputs: dict, params: dict) -> None:
         glm=params.get("glm"),
         response=params.get("response"),
     )
-    ds.attrs["dataset"] = params["name"]
-    flat_inputs = {
-        f"{k}{i}": p
-        for k, v in inputs.items()
-        for i, p in enumerate(v if isinstance(v, list) else [v])
-    }
-    write_store(
-        ds,
-        outputs["store"],
-        kind="responses",
-        provenance=provenance(inputs=flat_inputs, config=params, step="ingest-fmri"),
+    write_brain(
+        ds, kind="responses", step="ingest-fmri", inputs=inputs, outputs=outputs, params=params
     )

@@ -38,6 +38,15 @@ def has_time(modality: str) -> bool:
     return modality != "fmri"
 
 
+def write_brain(
+    ds: xr.Dataset, *, kind: str, step: str, inputs: dict, outputs: dict, params: dict
+) -> None:
+    """Label a brain store with its dataset name and write it with its provenance."""
+    ds.attrs["dataset"] = params["name"]
+    prov = provenance(inputs=inputs, config=params, seed=params.get("seed"), step=step)
+    write_store(ds, outputs["store"], kind=kind, provenance=prov)
+
+
 def write_result(
     ds: xr.Dataset,
     *,

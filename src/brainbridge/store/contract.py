@@ -60,6 +60,8 @@ class StoreKind:
     coords: dict[str, CoordSpec] = field(default_factory=dict)
     attrs: dict[str, Callable[[object], bool]] = field(default_factory=dict)
     chunks: dict[str, int] = field(default_factory=dict)  # target chunk length per dim
+    # checks of the values beyond dims and dtypes (run when values are validated)
+    check_values: Callable[[xr.Dataset, str], None] | None = None
 
 
 def feature_dim(layer: str) -> str:
@@ -76,6 +78,42 @@ def _nonempty_str(value: object) -> bool:
 
 
 _MEEG = ("eeg", "meg", "meeg", "ieeg")
+
+#: absolute tolerance (times the largest value) of the symmetry and zero-diagonal checks
+RDM_ATOL = 1e-6
+
+
+def _check_rdm_values(ds: xr.Dataset, where: str) -> None:
+    """RDMs are square over one stimulus set (``stimulus2`` = ``stimulus``), symmetric, with a
+    zero diagonal, over at least 3 stimuli."""
+    rows = ds[n.STIMULUS].values.astype(str)
+    cols = ds[n.STIMULUS2].values.astype(str)
+    if rows.tolist() != cols.tolist():
+        raise StoreError(
+            f"variable 'rdm'{where}: coord 'stimulus2' must list the ids of 'stimulus' in the "
+            "same order (the RDM is square over one stimulus set)."
+        )
+    rdm = np.asarray(ds["rdm"].values, dtype=np.float64)
+    if rdm.shape[-1] < 3:
+        raise StoreError(f"variable 'rdm'{where} has {rdm.shape[-1]} stimuli; RSA needs >= 3.")
+    scale = max(1.0, float(np.abs(rdm).max()))
+    asym = np.abs(rdm - np.swapaxes(rdm, -1, -2)).max(axis=(-1, -2))
+    diag = np.abs(np.diagonal(rdm, axis1=-2, axis2=-1)).max(axis=-1)
+    for problem, values, fix in (
+        ("is not symmetric", asym, "symmetrize it ((R + R.T) / 2) if the asymmetry is noise"),
+        ("has a non-zero diagonal", diag, "a stimulus is at distance 0 from itself"),
+    ):
+        bad = np.argwhere(values > RDM_ATOL * scale)
+        if len(bad):
+            region, replicate = (
+                str(ds[d].values[i]) for d, i in zip((n.REGION, n.REPLICATE), bad[0])
+            )
+            raise StoreError(
+                f"variable 'rdm'{where} {problem} (region {region!r}, replicate {replicate!r}: "
+                f"max deviation {float(values[tuple(bad[0])]):.3g}; {len(bad)} RDM(s) affected). "
+                f"Give dissimilarity matrices: {fix}."
+            )
+
 
 KINDS: dict[str, StoreKind] = {
     k.name: k
@@ -130,8 +168,7 @@ KINDS: dict[str, StoreKind] = {
         StoreKind(
             name="rdms",
             doc="Brain RDMs: region x replicate x stimulus x stimulus2 (subjects, sessions or "
-            "runs as replicates; square, symmetric, zero diagonal: brainbridge.ingest.fmri."
-            "rdms.check_rdms).",
+            "runs as replicates; square, symmetric, zero diagonal).",
             variables={
                 "rdm": VarSpec(dims=((n.REGION,), (n.REPLICATE,), (n.STIMULUS,), (n.STIMULUS2,)))
             },
@@ -143,6 +180,7 @@ KINDS: dict[str, StoreKind] = {
             },
             attrs={n.MODALITY: _nonempty_str, n.DISSIMILARITY: _nonempty_str},
             chunks={n.REGION: 1, n.REPLICATE: -1, n.STIMULUS: -1, n.STIMULUS2: -1},
+            check_values=_check_rdm_values,
         ),
         StoreKind(
             name="activations",
@@ -300,6 +338,8 @@ def validate(
         _check_layers(ds, where, values)
     for name, coord_spec in spec.coords.items():
         _check_coord(ds, name, coord_spec, where)
+    if values and spec.check_values is not None:
+        spec.check_values(ds, where)
     for attr, ok in spec.attrs.items():
         if attr not in ds.attrs:
             raise StoreError(f"attr {attr!r} missing{where}; kind {kind!r} requires it.")

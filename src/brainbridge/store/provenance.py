@@ -6,7 +6,7 @@ import hashlib
 import os
 import platform
 import subprocess
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -75,9 +75,20 @@ def code_version() -> str:
         return version
 
 
+def _flat(inputs: Mapping) -> dict:
+    """Inputs with lists spelled out one key each (``bold0``, ``bold1``, ...)."""
+    flat = {}
+    for key, value in inputs.items():
+        if isinstance(value, list | tuple):
+            flat.update({f"{key}{i}": p for i, p in enumerate(value)})
+        else:
+            flat[key] = value
+    return flat
+
+
 def provenance(
     *,
-    inputs: Mapping[str, str | os.PathLike] | None = None,
+    inputs: Mapping[str, str | os.PathLike | Sequence[str | os.PathLike]] | None = None,
     config: Mapping | None = None,
     seed: int | None = None,
     step: str | None = None,
@@ -87,7 +98,7 @@ def provenance(
         "step": step,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "inputs": {
-            key: {"path": str(p), "sha256": checksum(p)} for key, p in (inputs or {}).items()
+            key: {"path": str(p), "sha256": checksum(p)} for key, p in _flat(inputs or {}).items()
         },
         "config": dict(config or {}),
         "seed": seed,

@@ -5,7 +5,7 @@ from .average import time_locked_average
 from .bids import FmriRun, find_bids_runs
 from .cleaning import clean_series, run_confounds
 from .glm import lsa_betas, lss_betas, single_trial_betas, trial_design
-from .rdms import category_rdm, decode_categories, read_rdm_mat, write_rdm_npz
+from .rdms import category_rdm, category_rdms, check_rdms, read_rdm_mat, read_rdms, write_rdm_npz
 from .regions import Regions, build_regions
 from .runs import ingest_fmri, plain_runs, read_events, resolve_tr
 
@@ -14,8 +14,9 @@ __all__ = [
     "Regions",
     "build_regions",
     "category_rdm",
+    "category_rdms",
+    "check_rdms",
     "clean_series",
-    "decode_categories",
     "find_bids_runs",
     "ingest_fmri",
     "lsa_betas",
@@ -23,6 +24,7 @@ __all__ = [
     "plain_runs",
     "read_events",
     "read_rdm_mat",
+    "read_rdms",
     "resolve_tr",
     "run_confounds",
     "single_trial_betas",

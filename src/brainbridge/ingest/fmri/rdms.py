@@ -4,15 +4,12 @@ Three ways in: precomputed RDM files (MATLAB struct arrays such as rsatoolbox's
 ``92_brainRDMs.mat``, numpy ``.npz`` / ``.npy`` arrays such as the Algonauts RDMs), whose
 stimulus ids come from a stimulus manifest or image folder (the ids of the activation
 extraction, so that brain RDMs join activation stores by id); and category RDMs of
-single-trial responses, one per region and run (:func:`category_rdms`). Also leave-one-run-out
-category decoding (:func:`decode_categories`).
+single-trial responses, one per region and run (:func:`category_rdms`).
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,13 +18,12 @@ import xarray as xr
 from scipy.io import loadmat
 
 from brainbridge.align.rdm import compute_rdms
+from brainbridge.atomic import atomic_path
 from brainbridge.store import names as n
-from brainbridge.store.contract import StoreError, validate
+from brainbridge.store.contract import validate
 
 log = logging.getLogger(__name__)
 
-#: absolute tolerance of the symmetry and zero-diagonal checks (float32 files)
-RDM_ATOL = 1e-6
 CATEGORY_DISSIMILARITY = "correlation distance (1 - Pearson r) of condition-mean responses"
 
 
@@ -35,40 +31,11 @@ CATEGORY_DISSIMILARITY = "correlation distance (1 - Pearson r) of condition-mean
 
 
 def check_rdms(ds: xr.Dataset, source: str | None = None) -> None:
-    """Check the values of an ``rdms`` store: square, symmetric, zero diagonal, finite.
+    """Validate an ``rdms`` Dataset, values included (square, symmetric, zero diagonal, finite).
 
-    Also that the column ids (``stimulus2``) are the row ids (``stimulus``) in the same
-    order. Raises :class:`StoreError` naming the store, the field and the fix.
+    Raises :class:`~brainbridge.store.StoreError` naming the store, the field and the fix.
     """
-    where = f" in {source}" if source else ""
     validate(ds, "rdms", source=source)
-    rows = ds[n.STIMULUS].values.astype(str)
-    cols = ds[n.STIMULUS2].values.astype(str)
-    if rows.tolist() != cols.tolist():
-        raise StoreError(
-            f"variable 'rdm'{where}: coord 'stimulus2' must list the ids of 'stimulus' in the "
-            "same order (the RDM is square over one stimulus set)."
-        )
-    rdm = np.asarray(ds["rdm"].values, dtype=np.float64)
-    if rdm.shape[-1] < 3:
-        raise StoreError(f"variable 'rdm'{where} has {rdm.shape[-1]} stimuli; RSA needs >= 3.")
-    scale = max(1.0, float(np.abs(rdm).max()))
-    asym = np.abs(rdm - np.swapaxes(rdm, -1, -2)).max(axis=(-1, -2))
-    diag = np.abs(np.diagonal(rdm, axis1=-2, axis2=-1)).max(axis=-1)
-    for problem, values, fix in (
-        ("is not symmetric", asym, "symmetrize it ((R + R.T) / 2) if the asymmetry is noise"),
-        ("has a non-zero diagonal", diag, "a stimulus is at distance 0 from itself"),
-    ):
-        bad = np.argwhere(values > RDM_ATOL * scale)
-        if len(bad):
-            region, replicate = (
-                str(ds[d].values[i]) for d, i in zip((n.REGION, n.REPLICATE), bad[0])
-            )
-            raise StoreError(
-                f"variable 'rdm'{where} {problem} (region {region!r}, replicate {replicate!r}: "
-                f"max deviation {float(values[tuple(bad[0])]):.3g}; {len(bad)} RDM(s) affected). "
-                f"Give dissimilarity matrices: {fix}."
-            )
 
 
 def rdms_dataset(
@@ -258,13 +225,10 @@ def write_rdm_npz(path: str | Path, rdms: np.ndarray, labels, names=None) -> Pat
 
     :func:`read_rdm_npz` reads it back (``rdms``, ``names``); for exchange with numpy users.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}.npz")
     extra = {} if names is None else {"names": np.asarray(names, dtype=str)}
-    np.savez(tmp, rdms=np.asarray(rdms, float), labels=np.asarray(labels, dtype=str), **extra)
-    os.replace(tmp, path)
-    return path
+    with atomic_path(path) as tmp:
+        np.savez(tmp, rdms=np.asarray(rdms, float), labels=np.asarray(labels, dtype=str), **extra)
+    return Path(path)
 
 
 # ---------------------------------------------------------------- category RDMs of responses
@@ -358,51 +322,3 @@ def category_rdm(ds: xr.Dataset, by: str = n.CONDITION) -> tuple[np.ndarray, np.
     weights = _averaging_weights(labels, np.full(len(labels), "all"), categories, ["all"], by)
     means = weights[0] @ np.asarray(ds["data"].values, dtype=np.float64)
     return compute_rdms(means, "correlation"), categories
-
-
-# ---------------------------------------------------------------- decoding
-
-
-def decode_categories(
-    ds: xr.Dataset,
-    *,
-    by: str = n.CONDITION,
-    n_permutations: int = 100,
-    seed: int = 0,
-) -> dict:
-    """Leave-one-run-out linear decoding of ``by`` with a permutation test (chance = 1 / k)."""
-    from sklearn.model_selection import LeaveOneGroupOut, permutation_test_score
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-    from sklearn.svm import LinearSVC
-
-    for coord in (by, n.RUN):
-        if coord not in ds.coords:
-            raise ValueError(
-                f"decoding needs the trial coord {coord!r}; the store has "
-                f"{sorted(map(str, ds.coords))} (set decode.by to one of them)."
-            )
-    x = ds["data"].values.astype(np.float64)
-    y = ds[by].values.astype(str)
-    groups = ds[n.RUN].values.astype(str)
-    if len(np.unique(groups)) < 2:
-        raise ValueError("leave-one-run-out decoding needs at least 2 runs.")
-    model = make_pipeline(StandardScaler(), LinearSVC(C=0.01, max_iter=5000))
-    score, null, p = permutation_test_score(
-        model,
-        x,
-        y,
-        groups=groups,
-        cv=LeaveOneGroupOut(),
-        n_permutations=n_permutations,
-        random_state=seed,
-        scoring="accuracy",
-    )
-    return {
-        "accuracy": float(score),
-        "chance": 1.0 / len(np.unique(y)),
-        "p_value": float(p),
-        "null_mean": float(null.mean()),
-        "n_permutations": int(n_permutations),
-        "n_folds": int(len(np.unique(groups))),
-    }
