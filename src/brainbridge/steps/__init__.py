@@ -11,6 +11,7 @@ from collections.abc import Callable
 from brainbridge.steps import (
     alignment,
     brain_rdms,
+    decoding,
     encoding,
     ingestion,
     recovery,
@@ -32,6 +33,8 @@ STEPS: dict[str, Step] = {
     "ingest-rdm": brain_rdms.ingest_rdm,
     "brain-rdms": brain_rdms.brain_rdms,
     "decode": brain_rdms.decode,
+    "decode-identity": decoding.decode_layers,
+    "concat-tables": decoding.concat_tables,
     "encode": encoding.encode,
     "align": alignment.align,
     "recover": recovery.recover,

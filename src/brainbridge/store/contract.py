@@ -204,6 +204,30 @@ KINDS: dict[str, StoreKind] = {
             attrs={"scoring": _nonempty_str},
         ),
         StoreKind(
+            name="decoding",
+            doc="Identification decoding of layer features from the brain: decoder x metric x "
+            "layer x region|time x level (top-1 as score, top-k, chance, normalised rank, "
+            "permutation p, CI over folds).",
+            variables={
+                var: VarSpec(
+                    dims=((n.DECODER,), (n.METRIC,), (n.LAYER,), (n.REGION, n.TIME), (n.LEVEL,)),
+                    extra_trailing_dims=var in ("top_k", "chance"),
+                    finite=False,
+                )
+                for var in ("score", "top_k", "chance", "mean_rank", "p_value")
+            },
+            coords={
+                n.DECODER: CoordSpec((n.DECODER,), "UO", unique=True),
+                n.METRIC: CoordSpec((n.METRIC,), "UO", unique=True),
+                n.LAYER: CoordSpec((n.LAYER,), "UO", unique=True),
+                n.REGION: CoordSpec((n.REGION,), "UO", unique=True),
+                n.TIME: CoordSpec((n.TIME,), "f"),
+                n.LEVEL: CoordSpec((n.LEVEL,), "UO", unique=True),
+                n.TOP_K: CoordSpec((n.TOP_K,), "iu", unique=True),
+            },
+            attrs={"n_folds": _positive_number},
+        ),
+        StoreKind(
             name="alignment",
             doc="Representational alignment: metric x region x layer [x time] with statistics.",
             variables={

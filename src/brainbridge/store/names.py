@@ -36,3 +36,8 @@ DISSIMILARITY = "dissimilarity"  # how a brain RDM was computed
 SCHEMA_VERSION = "schema_version"
 
 SCHEMA = 1
+
+# decoding results (identification of layer features from the brain)
+DECODER = "decoder"  # ridge | contrastive
+LEVEL = "level"  # trial | stimulus (queries: single trials or averaged repetitions)
+TOP_K = "k"  # top-k accuracy dim

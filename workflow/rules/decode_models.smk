@@ -1,0 +1,125 @@
+# Identification decoding (brain -> layer features, ridge and contrastive) per dataset x model x
+# layer; category identification of label designs; time-resolved label decoding with temporal
+# generalization and cluster statistics (M/EEG); the tidy table of all of them.
+import re
+
+DECODING = config.get("decoding", {})
+DECODERS = DECODING.get("decoders", ["ridge"])
+IDENTIFIED = [d for d in DATASETS if "identify" in config["datasets"][d]]
+GENERALIZED = [d for d in DATASETS if "generalize" in config["datasets"][d]]
+GROUPS = sorted({config["datasets"][d]["generalize"].get("group") for d in GENERALIZED} - {None})
+
+
+def layer_slug(pattern):
+    """A file-name-safe name for a configured layer (or layer glob)."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", pattern).strip("_") or "layer"
+
+
+def layer_patterns(model):
+    return {layer_slug(p): p for p in config["models"][model]["layers"]}
+
+
+def decoding_units():
+    """dataset__model__layer stems of the identification jobs (none when decoding is off)."""
+    if not DECODING.get("enabled", False):
+        return []
+    return [
+        f"{d}__{m}__{slug}" for d in ENCODED for m in MODELS for slug in layer_patterns(m)
+    ]
+
+
+def group_members(group):
+    return [d for d in GENERALIZED if config["datasets"][d]["generalize"].get("group") == group]
+
+
+def decoding_tables():
+    return (
+        [f"{OUT}/decoding/{u}.tsv" for u in decoding_units()]
+        + [f"{OUT}/decoding/{d}__categories.tsv" for d in IDENTIFIED]
+    )
+
+
+def decoding_targets():
+    """The tidy decoding tables and the temporal-generalization stores asked for."""
+    out = [f"{OUT}/tables/decoding.tsv"] if decoding_tables() else []
+    out += [f"{OUT}/timegen/{d}.zarr" for d in GENERALIZED]
+    out += [f"{OUT}/timegen/group-{g}.zarr" for g in GROUPS if len(group_members(g)) > 1]
+    return out
+
+
+rule decode_identity:
+    input:
+        brain=lambda w: brain_store(w.dataset),
+        activations=f"{OUT}/activations/{{model}}.zarr",
+    output:
+        store=directory(f"{OUT}/decoding/{{dataset}}__{{model}}__{{layer}}.zarr"),
+        table=f"{OUT}/decoding/{{dataset}}__{{model}}__{{layer}}.tsv",
+    wildcard_constraints:
+        dataset=one_of(ENCODED),
+        model=one_of(MODELS),
+    params:
+        cfg=lambda w: as_json(
+            {
+                "dataset": w.dataset,
+                "model": w.model,
+                "layers": [layer_patterns(w.model)[w.layer]],
+                "decoding": DECODING,
+                "seed": config["seed"],
+            }
+        ),
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
+        gpu=1 if "contrastive" in DECODERS else 0,
+    log:
+        f"{OUT}/logs/decode_identity/{{dataset}}__{{model}}__{{layer}}.log",
+    shell:
+        ENV + RUN + " decode-identity -i brain={input.brain} -i activations={input.activations}"
+        " -o store={output.store} -o table={output.table} -p {params.cfg} -t {threads} 2> {log}"
+
+
+rule identify_categories:
+    input:
+        brain=lambda w: brain_store(w.dataset),
+    output:
+        store=directory(f"{OUT}/decoding/{{dataset}}__categories.zarr"),
+        table=f"{OUT}/decoding/{{dataset}}__categories.tsv",
+    wildcard_constraints:
+        dataset=one_of(IDENTIFIED),
+    params:
+        cfg=lambda w: as_json(
+            {
+                "dataset": w.dataset,
+                "model": "categories",
+                "decoding": {**DECODING, **config["datasets"][w.dataset]["identify"]},
+                "seed": config["seed"],
+            }
+        ),
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
+        gpu=1 if "contrastive" in DECODERS else 0,
+    log:
+        f"{OUT}/logs/decode_identity/{{dataset}}__categories.log",
+    shell:
+        ENV + RUN + " decode-identity -i brain={input.brain}"
+        " -o store={output.store} -o table={output.table} -p {params.cfg} -t {threads} 2> {log}"
+
+
+rule decoding_table:
+    input:
+        tables=decoding_tables(),
+    output:
+        table=f"{OUT}/tables/decoding.tsv",
+    params:
+        inputs=lambda w, input: input_args(tables=list(input.tables)),
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    log:
+        f"{OUT}/logs/decoding_table.log",
+    shell:
+        ENV + RUN + " concat-tables {params.inputs} -o table={output.table} 2> {log}"
