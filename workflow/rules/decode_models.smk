@@ -123,3 +123,60 @@ rule decoding_table:
         f"{OUT}/logs/decoding_table.log",
     shell:
         ENV + RUN + " concat-tables {params.inputs} -o table={output.table} 2> {log}"
+
+
+rule generalize:
+    input:
+        brain=lambda w: brain_store(w.dataset),
+    output:
+        store=directory(f"{OUT}/timegen/{{dataset}}.zarr"),
+        table=f"{OUT}/timegen/{{dataset}}.tsv",
+    wildcard_constraints:
+        dataset=one_of(GENERALIZED),
+    params:
+        cfg=lambda w: as_json(
+            {
+                "name": w.dataset,
+                "generalize": config["datasets"][w.dataset]["generalize"],
+                "seed": config["seed"],
+            }
+        ),
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    log:
+        f"{OUT}/logs/generalize/{{dataset}}.log",
+    shell:
+        ENV + RUN + " generalize -i brain={input.brain}"
+        " -o store={output.store} -o table={output.table} -p {params.cfg} 2> {log}"
+
+
+rule generalize_group:
+    input:
+        stores=lambda w: [f"{OUT}/timegen/{d}.zarr" for d in group_members(w.group)],
+    output:
+        store=directory(f"{OUT}/timegen/group-{{group}}.zarr"),
+        table=f"{OUT}/timegen/group-{{group}}.tsv",
+    wildcard_constraints:
+        group=one_of(GROUPS),
+    params:
+        cfg=lambda w: as_json(
+            {
+                "name": f"group-{w.group}",
+                "n_permutations": config["datasets"][group_members(w.group)[0]]["generalize"].get(
+                    "n_permutations", 1000
+                ),
+                "seed": config["seed"],
+            }
+        ),
+        inputs=lambda w, input: input_args(stores=list(input.stores)),
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    log:
+        f"{OUT}/logs/generalize/group-{{group}}.log",
+    shell:
+        ENV + RUN + " generalize-group {params.inputs}"
+        " -o store={output.store} -o table={output.table} -p {params.cfg} 2> {log}"

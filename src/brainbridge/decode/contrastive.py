@@ -50,6 +50,7 @@ class ContrastiveConfig:
     valid_fraction: float = 0.2
     temperature: float = 0.1
     device: str = "auto"  # auto | cpu | cuda
+    every: int = 2  # M/EEG: train at every n-th sliding window only (read by the identity driver)
 
     @classmethod
     def from_dict(cls, cfg: dict | None) -> ContrastiveConfig:

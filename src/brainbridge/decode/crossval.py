@@ -66,6 +66,7 @@ def cross_identify(
     n_permutations: int = 1000,
     seed: int = 0,
     disjoint: bool = True,
+    target_cache: dict | None = None,
 ) -> UnitResult:
     """Decode layer ``features`` (stimulus x feature) from brain ``X`` (trial x ...).
 
@@ -73,6 +74,8 @@ def cross_identify(
     must cover whole stimuli (see :func:`make_decoding_folds`) unless ``disjoint`` is False
     (label designs, where a category is shown in every run). ``metric`` may list several
     similarity metrics: the decoder is fitted once per fold and scored by each.
+    ``target_cache`` (a dict shared across calls with the same features and folds) keeps each
+    fold's fitted target space.
     """
     metrics = [metric] if isinstance(metric, str) else list(metric)
     stim_index = np.asarray(stim_index)
@@ -84,11 +87,15 @@ def cross_identify(
         test_stims = np.unique(stim_index[test])
         if disjoint and np.intersect1d(train_stims, test_stims).size:
             raise ValueError("a stimulus has trials on both sides of a fold; group folds by it")
-        space = TargetSpace(n_components).fit(features[train_stims])
-        pred = decoder(
-            X[train], space.transform(features[stim_index[train]]), X[test], stim_index[train]
-        )
-        candidates = space.transform(features[test_stims])
+        key = (n_components, train_stims.tobytes())
+        if target_cache is None or key not in target_cache:
+            space = TargetSpace(n_components).fit(features[train_stims])
+            entry = (space.transform(features[train_stims]), space.transform(features[test_stims]))
+            if target_cache is not None:
+                target_cache[key] = entry
+        train_targets, candidates = target_cache[key] if target_cache is not None else entry
+        rows = np.searchsorted(train_stims, stim_index[train])
+        pred = decoder(X[train], train_targets[rows], X[test], stim_index[train])
         truth = np.searchsorted(test_stims, stim_index[test])
         avg = np.stack([pred[truth == j].mean(0) for j in range(len(test_stims))])
         for m in metrics:

@@ -109,9 +109,15 @@ def identify_layer(
     out.update({v: np.full(shape, np.nan) for v in ("ci_low", "ci_high", "n_candidates")})
     topk = np.full((*shape, len(top_k)), np.nan)
     chance = np.full_like(topk, np.nan)
+    cache: dict = {}  # each fold's target space, shared by every unit and decoder
     for d, name in enumerate(decoders):
         decoder = make_decoder(name, cfg, units, seed)
+        every = 1
+        if name == "contrastive" and units.dim == n.TIME:
+            every = int((cfg.get("contrastive") or {}).get("every", 2))
         for u, x in enumerate(units.data.values()):
+            if u % every:
+                continue  # a coarser grid for the costly decoder: NaN in between
             result = cross_identify(
                 x,
                 features,
@@ -124,6 +130,7 @@ def identify_layer(
                 n_permutations=int(cfg.get("n_permutations", 1000)),
                 seed=seed,
                 disjoint=disjoint,
+                target_cache=cache,
             )
             for m, metric in enumerate(METRICS):
                 for lv, level in enumerate(LEVELS):

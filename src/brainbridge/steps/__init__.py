@@ -35,6 +35,8 @@ STEPS: dict[str, Step] = {
     "decode": brain_rdms.decode,
     "decode-identity": decoding.decode_layers,
     "concat-tables": decoding.concat_tables,
+    "generalize": decoding.generalize,
+    "generalize-group": decoding.generalize_group,
     "encode": encoding.encode,
     "align": alignment.align,
     "recover": recovery.recover,

@@ -228,6 +228,22 @@ KINDS: dict[str, StoreKind] = {
             attrs={"n_folds": _positive_number},
         ),
         StoreKind(
+            name="generalization",
+            doc="Time-resolved label decoding: train_time x test_time scores (diagonal = "
+            "sliding), cluster labels (0 = none) and cluster p-values.",
+            variables={
+                "score": VarSpec(dims=((n.TRAIN_TIME,), (n.TEST_TIME,))),
+                "diagonal": VarSpec(dims=((n.TRAIN_TIME,),)),
+                "matrix_cluster": VarSpec(dims=((n.TRAIN_TIME,), (n.TEST_TIME,)), dtype_kinds="iu"),
+                "diagonal_cluster": VarSpec(dims=((n.TRAIN_TIME,),), dtype_kinds="iu"),
+            },
+            coords={
+                n.TRAIN_TIME: CoordSpec((n.TRAIN_TIME,), "f"),
+                n.TEST_TIME: CoordSpec((n.TEST_TIME,), "f"),
+            },
+            attrs={"chance": _positive_number, "scoring": _nonempty_str},
+        ),
+        StoreKind(
             name="alignment",
             doc="Representational alignment: metric x region x layer [x time] with statistics.",
             variables={

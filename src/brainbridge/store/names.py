@@ -41,3 +41,6 @@ SCHEMA = 1
 DECODER = "decoder"  # ridge | contrastive
 LEVEL = "level"  # trial | stimulus (queries: single trials or averaged repetitions)
 TOP_K = "k"  # top-k accuracy dim
+TRAIN_TIME = "train_time"  # temporal generalization: time the decoder was trained at
+TEST_TIME = "test_time"  # ... and the time it was tested at
+CLUSTER = "cluster"  # clusters of a cluster permutation test
