@@ -1,0 +1,130 @@
+"""Planted truth for both decoders (ridge, contrastive): time windows / regions driven by known
+layers are identified above chance (p < 0.05), best for their own layer; contrastive
+checkpoints and bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import xarray as xr
+
+from brainbridge.decode.contrastive import (
+    Architecture,
+    ContrastiveConfig,
+    ContrastiveDecoder,
+    load_decoder,
+)
+from brainbridge.decode.identity import decode_identity
+
+N_STIM, REPS, N_CH = 40, 2, 12
+LAYERS = ("conv1", "conv2", "conv3")
+CFG = {
+    "n_folds": 2,
+    "pca": 6,
+    "top_k": [1, 5],
+    "n_permutations": 199,
+    "window": 0.05,
+    "step": 0.05,
+    "alphas": [1.0, 10.0, 100.0, 1000.0],
+    "backend": "numpy",
+    "contrastive": {
+        "epochs": 12,
+        "batch_size": 16,
+        "hidden": 16,
+        "blocks": 1,
+        "patience": 8,
+        "every": 1,
+        "learning_rate": 0.01,
+    },
+}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def planted():
+    """Three independent layers; EEG window k and fMRI region k driven by layer k."""
+    rng = np.random.default_rng(0)
+    layers = {name: rng.standard_normal((N_STIM, 8)) for name in LAYERS}
+    stim = np.tile(np.arange(N_STIM), REPS)
+    ids = np.array([f"s{i:02d}" for i in range(N_STIM)])
+    times = np.arange(15) / 100.0  # three 50 ms windows
+    eeg = 1.0 * rng.standard_normal((len(stim), N_CH, len(times)))
+    voxels, region = [], []
+    for k, name in enumerate(LAYERS):
+        signal = layers[name][stim] @ rng.standard_normal((8, N_CH))  # trial x channel
+        eeg[:, :, 5 * k : 5 * k + 5] += 0.5 * signal[:, :, None]
+        voxels.append(0.7 * layers[name][stim] @ rng.standard_normal((8, 10)))
+        region += [f"R{k + 1}"] * 10
+    fmri = np.concatenate(voxels, 1) + rng.standard_normal((len(stim), 30))
+    coords = {"stimulus": ("trial", ids[stim]), "run": ("trial", np.repeat(["1", "2"], N_STIM))}
+    eeg_ds = xr.Dataset(
+        {"data": (("trial", "channel", "time"), eeg)},
+        coords={**coords, "time": times, "position": (("channel", "space"), rng.random((N_CH, 3)))},
+        attrs={"modality": "eeg", "sfreq": 100.0},
+    )
+    fmri_ds = xr.Dataset(
+        {"data": (("trial", "voxel"), fmri)},
+        coords={**coords, "region": ("voxel", np.array(region))},
+        attrs={"modality": "fmri"},
+    )
+    return layers, ids, eeg_ds, fmri_ds
+
+
+@pytest.mark.parametrize("modality", ["eeg", "fmri"])
+def test_both_decoders_recover_the_planted_layer(planted, modality):
+    layers, ids, eeg, fmri = planted
+    brain = eeg if modality == "eeg" else fmri
+    ds = decode_identity(brain, layers, ids, CFG, decoders=["ridge", "contrastive"], seed=0)
+    assert ds.attrs["grouping"] == "stimulus"  # every stimulus in both runs
+    unit = "time" if modality == "eeg" else "region"
+    sel = {"metric": "correlation", "level": "trial"}
+    for decoder in ("ridge", "contrastive"):
+        res = ds.sel(decoder=decoder, **sel)
+        for k, layer in enumerate(LAYERS):
+            at = {unit: ds[unit].values[k]}
+            top1 = float(res["score"].sel(layer=layer, **at))
+            chance = float(res["chance"].sel(layer=layer, k=1, **at))
+            assert top1 > 2 * chance, (decoder, layer, top1, chance)
+            assert float(res["p_value"].sel(layer=layer, **at)) < 0.05
+            ranks = res["mean_rank"].sel(**at)
+            assert str(ranks.idxmin("layer").values) == layer, (decoder, ranks.values)
+
+
+def test_contrastive_training_is_seeded_and_checkpoints_round_trip(planted, tmp_path):
+    layers, _, eeg, _ = planted
+    x = eeg["data"].values[:, :, :5]
+    y = layers["conv1"][np.tile(np.arange(N_STIM), REPS)]
+    stim = eeg["stimulus"].values
+    conf = ContrastiveConfig(epochs=3, batch_size=16, hidden=8, blocks=1)
+    pos = eeg["position"].values
+    a = ContrastiveDecoder(conf, positions=pos, seed=3).fit(x, y, stim)
+    b = ContrastiveDecoder(conf, positions=pos, seed=3).fit(x, y, stim)
+    np.testing.assert_array_equal(a.predict(x), b.predict(x))
+    path = a.save(tmp_path / "decoder.safetensors")
+    loaded = load_decoder(path, expected=a.arch_)
+    np.testing.assert_allclose(loaded.predict(x), a.predict(x), atol=1e-6)
+    # a montage with other sensors reuses the front end (spatial attention over positions)
+    other = ContrastiveDecoder(conf, positions=pos[:8], seed=3).fit(x[:, :8], y, stim)
+    assert other.predict(x[:, :8]).shape == (len(x), 8)
+    wrong = Architecture(**{**a.arch_.__dict__, "hidden": 4})
+    with pytest.raises(ValueError, match="another architecture.*retrain"):
+        load_decoder(path, expected=wrong)
+
+
+def test_bad_contrastive_and_top_k_settings_fail_before_fitting(planted):
+    layers, ids, _, fmri = planted
+    big = {**CFG, "contrastive": {**CFG["contrastive"], "batch_size": 500}}
+    with pytest.raises(ValueError, match=r"decoding\.contrastive\.batch_size=500"):
+        decode_identity(fmri, layers, ids, big, decoders=["contrastive"])
+    with pytest.raises(ValueError, match=r"decoding\.top_k.*lower"):
+        decode_identity(fmri, layers, ids, {**CFG, "top_k": [1, 50]})
+    with pytest.raises(KeyError):
+        decode_identity(fmri, layers, ids[:-1], CFG)  # a stimulus without features
