@@ -39,12 +39,23 @@ def decoding_tables():
     )
 
 
+def decoding_stores():
+    return [f"{OUT}/decoding/{u}.zarr" for u in decoding_units()] + [
+        f"{OUT}/decoding/{d}__categories.zarr" for d in IDENTIFIED
+    ]
+
+
+def timegen_stores():
+    return [f"{OUT}/timegen/{d}.zarr" for d in GENERALIZED] + [
+        f"{OUT}/timegen/group-{g}.zarr" for g in GROUPS if len(group_members(g)) > 1
+    ]
+
+
 def decoding_targets():
-    """The tidy decoding tables and the temporal-generalization stores asked for."""
+    """The tidy decoding tables, temporal-generalization stores and the decoding page."""
     out = [f"{OUT}/tables/decoding.tsv"] if decoding_tables() else []
-    out += [f"{OUT}/timegen/{d}.zarr" for d in GENERALIZED]
-    out += [f"{OUT}/timegen/group-{g}.zarr" for g in GROUPS if len(group_members(g)) > 1]
-    return out
+    out += timegen_stores()
+    return out + ([f"{OUT}/decoding_report.html"] if out else [])
 
 
 rule decode_identity:
@@ -180,3 +191,24 @@ rule generalize_group:
     shell:
         ENV + RUN + " generalize-group {params.inputs}"
         " -o store={output.store} -o table={output.table} -p {params.cfg} 2> {log}"
+
+
+rule decoding_report:
+    input:
+        decoding=decoding_stores(),
+        timegen=timegen_stores(),
+    output:
+        html=f"{OUT}/decoding_report.html",
+    params:
+        inputs=lambda w, input: input_args(
+            decoding=list(input.decoding), timegen=list(input.timegen)
+        ),
+        cfg=as_json({"title": config.get("report", {}).get("title", "brainbridge") + " — decoding"}),
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    log:
+        f"{OUT}/logs/decoding_report.log",
+    shell:
+        ENV + RUN + " decoding-report {params.inputs} -o html={output.html} -p {params.cfg} 2> {log}"

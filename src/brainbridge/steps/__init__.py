@@ -37,6 +37,7 @@ STEPS: dict[str, Step] = {
     "concat-tables": decoding.concat_tables,
     "generalize": decoding.generalize,
     "generalize-group": decoding.generalize_group,
+    "decoding-report": decoding.decoding_report,
     "encode": encoding.encode,
     "align": alignment.align,
     "recover": recovery.recover,

@@ -297,3 +297,14 @@ def generalize_group(inputs: dict, outputs: dict, params: dict) -> None:
         level="group",
     )
     _write_generalization(ds, inputs, outputs, params, "generalize-group")
+
+
+def decoding_report(inputs: dict, outputs: dict, params: dict) -> None:
+    """A self-contained HTML page of the decoding and temporal-generalization results."""
+    from brainbridge.report.decoding import decoding_section
+    from brainbridge.report.html import _page
+    from brainbridge.report.tables import atomic_write
+    from brainbridge.steps.units import as_list
+
+    section = decoding_section(as_list(inputs.get("decoding")), as_list(inputs.get("timegen")))
+    atomic_write(outputs["html"], _page(params.get("title", "brainbridge decoding"), [section]))
