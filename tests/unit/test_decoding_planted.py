@@ -115,7 +115,7 @@ def test_contrastive_training_is_seeded_and_checkpoints_round_trip(planted, tmp_
     other = ContrastiveDecoder(conf, positions=pos[:8], seed=3).fit(x[:, :8], y, stim)
     assert other.predict(x[:, :8]).shape == (len(x), 8)
     wrong = Architecture(**{**a.arch_.__dict__, "hidden": 4})
-    with pytest.raises(ValueError, match="another architecture.*retrain"):
+    with pytest.raises(ValueError, match=r"another architecture.*retrain"):
         load_decoder(path, expected=wrong)
 
 
