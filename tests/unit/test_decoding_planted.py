@@ -128,3 +128,74 @@ def test_bad_contrastive_and_top_k_settings_fail_before_fitting(planted):
         decode_identity(fmri, layers, ids, {**CFG, "top_k": [1, 50]})
     with pytest.raises(KeyError):
         decode_identity(fmri, layers, ids[:-1], CFG)  # a stimulus without features
+
+
+@pytest.fixture
+def stores(planted, tmp_path):
+    """The planted fMRI responses and layers as a brain store and an activation store."""
+    from brainbridge.store import write_store
+
+    layers, ids, _, fmri = planted
+    acts = xr.Dataset(
+        {name: (("stimulus", f"feature:{name}"), value) for name, value in layers.items()},
+        coords={"stimulus": ids},
+        attrs={"model": "toy"},
+    )
+    brain = fmri.assign_coords(condition=("trial", np.array(["a", "b"] * N_STIM)))
+    write_store(acts, tmp_path / "acts.zarr", kind="activations")
+    write_store(brain, tmp_path / "brain.zarr", kind="responses")
+    return tmp_path
+
+
+def _params(**decoding):
+    cfg = {**CFG, "decoders": ["ridge"], "n_permutations": 19, **decoding}
+    return {"dataset": "toy-fmri", "model": "toy", "layers": ["conv1"], "decoding": cfg}
+
+
+def test_decoding_step_writes_a_valid_store_and_tidy_table(stores):
+    import pandas as pd
+
+    from brainbridge.steps import STEPS
+    from brainbridge.store import open_store
+
+    out = {"store": stores / "dec.zarr", "table": stores / "dec.tsv"}
+    inputs = {"brain": stores / "brain.zarr", "activations": stores / "acts.zarr"}
+    STEPS["decode-identity"](inputs, out, _params())
+    ds = open_store(out["store"], "decoding", load=True)
+    assert ds["score"].dims == ("decoder", "metric", "layer", "region", "level")
+    table = pd.read_csv(out["table"], sep="\t")
+    assert len(table) == 2 * 3 * 2  # metric x region x level
+    assert {"top1", "top5", "chance_top1", "chance_top5", "p_value"} <= set(table.columns)
+    best = table[(table.metric == "correlation") & (table.level == "trial")]
+    assert best.loc[best["top1"].idxmax(), "region"] == "R1"  # conv1 drives R1
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"layers": ["conv9"]}, r"conv9.*models\.toy\.layers"),
+        ({"decoding": {**CFG, "top_k": [1, 40]}}, r"decoding\.top_k"),
+        ({"decoding": {**CFG, "decoders": ["lasso"]}}, r"decoding\.decoders"),
+    ],
+)
+def test_bad_decoding_input_fails_before_writing(stores, change, message):
+    from brainbridge.steps import STEPS
+
+    out = {"store": stores / "dec.zarr", "table": stores / "dec.tsv"}
+    inputs = {"brain": stores / "brain.zarr", "activations": stores / "acts.zarr"}
+    with pytest.raises(ValueError, match=message):
+        STEPS["decode-identity"](inputs, out, {**_params(), **change})
+    assert not out["store"].exists() and not out["table"].exists()
+
+
+def test_stimuli_without_activations_are_named(stores, planted):
+    from brainbridge.steps import STEPS
+    from brainbridge.store import StoreError, open_store, write_store
+
+    acts = open_store(stores / "acts.zarr", "activations", load=True)
+    write_store(acts.isel(stimulus=slice(0, -2)), stores / "short.zarr", kind="activations")
+    out = {"store": stores / "dec.zarr", "table": stores / "dec.tsv"}
+    inputs = {"brain": stores / "brain.zarr", "activations": stores / "short.zarr"}
+    with pytest.raises(StoreError, match=r"2 stimulus id\(s\).*absent"):
+        STEPS["decode-identity"](inputs, out, _params())
+    assert not out["store"].exists()
