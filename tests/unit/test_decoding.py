@@ -140,3 +140,27 @@ def test_too_few_candidates_for_top_k_names_the_key():
         check_top_k((1, 5), 4)
     with pytest.raises(ValueError, match=r"decoding\.n_folds"):
         check_top_k((1,), 1)
+
+
+def test_temporal_generalization_finds_the_planted_interval():
+    from brainbridge.decode.timegen import group_clusters, temporal_generalization
+
+    rng = np.random.default_rng(4)
+    y = np.repeat(["left", "right"], 24)
+    x = rng.standard_normal((48, 4, 12))
+    x[y == "right", 0, 4:8] += 1.5  # the label is decodable at samples 4-7 only
+    times = np.arange(12) * 0.1
+    g = temporal_generalization(x, y, times, n_folds=6, n_permutations=64, seed=0)
+    assert g.scoring == "roc_auc" and g.chance == 0.5
+    assert g.fold_scores.shape == (6, 12, 12)
+    significant = [i for i, p in enumerate(g.diagonal_clusters.p_values, 1) if p < 0.05]
+    assert significant, g.diagonal_clusters.p_values
+    inside = np.isin(g.diagonal_clusters.labels, significant)
+    assert inside[4:8].any() and not inside[:3].any() and not inside[9:].any()
+    # generalization: training inside the interval transfers to the rest of the interval
+    assert g.scores[5, 6] > 0.75 and abs(g.scores[0, 10] - 0.5) < 0.25
+    # group level over "subjects": the same design decodes in each
+    diag, mat = group_clusters([g.scores, g.scores + 0.01, g.scores - 0.01], 0.5, seed=0)
+    assert diag.labels.shape == (12,) and mat.labels.shape == (12, 12)
+    with pytest.raises(ValueError, match=r"generalize\.n_folds"):
+        temporal_generalization(x[20:30], y[20:30], times, n_folds=6)

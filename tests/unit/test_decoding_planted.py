@@ -168,6 +168,10 @@ def test_decoding_step_writes_a_valid_store_and_tidy_table(stores):
     assert {"top1", "top5", "chance_top1", "chance_top5", "p_value"} <= set(table.columns)
     best = table[(table.metric == "correlation") & (table.level == "trial")]
     assert best.loc[best["top1"].idxmax(), "region"] == "R1"  # conv1 drives R1
+    from brainbridge.report.decoding import decoding_section
+
+    section = decoding_section([out["store"]])
+    assert section.title == "Decoding" and "conv1" in section.body and "R1" in section.body
 
 
 @pytest.mark.parametrize(
