@@ -36,6 +36,7 @@ def _curves_png(ds: xr.Dataset, title: str) -> bytes:
         ax.set_title(f"{dec}", fontsize=9)
         ax.set_xlabel("window centre (ms)")
     axes[0].set_ylabel("top-1 identification")
+    fig.subplots_adjust(left=0.12, bottom=0.2, top=0.82)
     axes[-1].legend(fontsize=7, frameon=False)
     fig.suptitle(title, fontsize=9)
     return fg._png(fig)
@@ -56,6 +57,7 @@ def _generalization_png(ds: xr.Dataset, title: str) -> bytes:
     ax.set_xlabel("test time (s)")
     ax.set_ylabel("train time (s)")
     ax.set_title("temporal generalization (white: clusters p < 0.05)", fontsize=8)
+    fig.subplots_adjust(bottom=0.18, wspace=0.35)
     ax2.plot(times, ds["diagonal"].values, color=fg.OKABE_ITO[0])
     ax2.axhline(float(ds.attrs["chance"]), color="#999999", linestyle=":")
     dsig = np.isin(ds["diagonal_cluster"].values, _significant(ds, "diagonal"))
@@ -108,6 +110,19 @@ def _best_rows(ds: xr.Dataset) -> list[list[str]]:
     return rows
 
 
+def _by_pair(paths: Sequence[PathLike]) -> list[xr.Dataset]:
+    """The stores of one dataset x model (one per layer job) joined along ``layer``."""
+    groups: dict[tuple[str, str], list[xr.Dataset]] = {}
+    for path in paths:
+        ds = open_store(path, "decoding", load=True)
+        key = (str(ds.attrs.get("dataset", "?")), str(ds.attrs.get("model", "?")))
+        groups.setdefault(key, []).append(ds)
+    return [
+        dss[0] if len(dss) == 1 else xr.concat(dss, n.LAYER, combine_attrs="drop_conflicts")
+        for dss in groups.values()
+    ]
+
+
 def decoding_section(
     decoding: Sequence[PathLike], generalization: Sequence[PathLike] = ()
 ) -> Section:
@@ -128,8 +143,7 @@ def decoding_section(
         "mean rank",
         "p",
     ]
-    for path in decoding:
-        ds = open_store(path, "decoding", load=True)
+    for ds in _by_pair(decoding):
         name = f"{ds.attrs.get('dataset', '?')} × {ds.attrs.get('model', '?')}"
         parts.append(f"<h3>{escape(name)}</h3>")
         if n.TIME in ds.dims:
