@@ -97,7 +97,7 @@ def bench_contrastive(device: str, epochs: int, repeats: int) -> dict:
     }
 
 
-def bench_ridge(repeats: int) -> dict:
+def bench_ridge(repeats: int, backend: str = "numpy") -> dict:
     x, _, stim, feats = meeg_data(240, 2, 33, 10, 64)
     x = x.reshape(len(x), -1).astype(np.float64)
     y = feats[stim]
@@ -106,7 +106,7 @@ def bench_ridge(repeats: int) -> dict:
     for _ in range(repeats):
         t0 = time.perf_counter()
         ours = [
-            RidgeDecoder(ALPHAS, backend="numpy").fit(x[tr], y[tr]).predict(x[te])
+            RidgeDecoder(ALPHAS, backend=backend).fit(x[tr], y[tr]).predict(x[te])
             for tr, te in folds
         ]
         ours_t.append(time.perf_counter() - t0)
@@ -135,14 +135,20 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--ridge-backend", default="numpy", choices=["numpy", "torch"])
+    parser.add_argument("--only", choices=["contrastive", "ridge"])
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     with threadpool_limits(args.threads):
         result = {
             "machine": platform.processor() or platform.machine(),
             "threads": args.threads,
-            "contrastive": bench_contrastive(args.device, args.epochs, args.repeats),
-            "ridge": bench_ridge(args.repeats),
+            "contrastive": None
+            if args.only == "ridge"
+            else bench_contrastive(args.device, args.epochs, args.repeats),
+            "ridge": None
+            if args.only == "contrastive"
+            else bench_ridge(args.repeats, args.ridge_backend),
         }
     print(json.dumps(result, indent=1) if args.json else result)
 

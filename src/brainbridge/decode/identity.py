@@ -57,7 +57,7 @@ def brain_units(brain: xr.Dataset, window: float = 0.1, step: float = 0.05) -> U
 def make_decoder(name: str, cfg: dict, units: Units, seed: int) -> Callable:
     """The crossval ``decoder`` callable of a configured decoder name."""
     if name == "ridge":
-        return RidgeDecoder(cfg["alphas"], backend=cfg.get("backend", "auto")).as_decoder()
+        return RidgeDecoder(cfg["alphas"], backend=cfg.get("backend", "numpy")).as_decoder()
     if name == "contrastive":
         conf = ContrastiveConfig.from_dict(cfg.get("contrastive"))
         return ContrastiveDecoder(conf, positions=units.positions, seed=seed).as_decoder()
