@@ -86,8 +86,8 @@ rule decode_identity:
     log:
         f"{OUT}/logs/decode_identity/{{dataset}}__{{model}}__{{layer}}.log",
     shell:
-        ENV + RUN + " decode-identity -i brain={input.brain} -i activations={input.activations}"
-        " -o store={output.store} -o table={output.table} -p {params.cfg} -t {threads} 2> {log}"
+        ENV + RUN + " decode-identity -i brain={input.brain:q} -i activations={input.activations:q}"
+        " -o store={output.store:q} -o table={output.table:q} -p {params.cfg} -t {threads} 2> {log:q}"
 
 
 rule identify_categories:
@@ -115,8 +115,8 @@ rule identify_categories:
     log:
         f"{OUT}/logs/decode_identity/{{dataset}}__categories.log",
     shell:
-        ENV + RUN + " decode-identity -i brain={input.brain}"
-        " -o store={output.store} -o table={output.table} -p {params.cfg} -t {threads} 2> {log}"
+        ENV + RUN + " decode-identity -i brain={input.brain:q}"
+        " -o store={output.store:q} -o table={output.table:q} -p {params.cfg} -t {threads} 2> {log:q}"
 
 
 rule decoding_table:
@@ -133,7 +133,7 @@ rule decoding_table:
     log:
         f"{OUT}/logs/decoding_table.log",
     shell:
-        ENV + RUN + " concat-tables {params.inputs} -o table={output.table} 2> {log}"
+        ENV + RUN + " concat-tables {params.inputs} -o table={output.table:q} 2> {log:q}"
 
 
 rule generalize:
@@ -159,8 +159,8 @@ rule generalize:
     log:
         f"{OUT}/logs/generalize/{{dataset}}.log",
     shell:
-        ENV + RUN + " generalize -i brain={input.brain}"
-        " -o store={output.store} -o table={output.table} -p {params.cfg} 2> {log}"
+        ENV + RUN + " generalize -i brain={input.brain:q}"
+        " -o store={output.store:q} -o table={output.table:q} -p {params.cfg} 2> {log:q}"
 
 
 rule generalize_group:
@@ -190,7 +190,7 @@ rule generalize_group:
         f"{OUT}/logs/generalize/group-{{group}}.log",
     shell:
         ENV + RUN + " generalize-group {params.inputs}"
-        " -o store={output.store} -o table={output.table} -p {params.cfg} 2> {log}"
+        " -o store={output.store:q} -o table={output.table:q} -p {params.cfg} 2> {log:q}"
 
 
 rule decoding_report:
@@ -211,4 +211,4 @@ rule decoding_report:
     log:
         f"{OUT}/logs/decoding_report.log",
     shell:
-        ENV + RUN + " decoding-report {params.inputs} -o html={output.html} -p {params.cfg} 2> {log}"
+        ENV + RUN + " decoding-report {params.inputs} -o html={output.html:q} -p {params.cfg} 2> {log:q}"
