@@ -203,3 +203,24 @@ def test_stimuli_without_activations_are_named(stores, planted):
     with pytest.raises(StoreError, match=r"2 stimulus id\(s\).*absent"):
         STEPS["decode-identity"](inputs, out, _params())
     assert not out["store"].exists()
+
+
+def test_decoding_step_saves_the_best_contrastive_checkpoint(stores):
+    import json
+
+    from brainbridge.decode.contrastive import sidecar
+    from brainbridge.steps import STEPS
+
+    params = _params(decoders=["contrastive"])
+    params["decoding"]["contrastive"] = {**CFG["contrastive"], "epochs": 3}
+    out = {
+        "store": stores / "dec.zarr",
+        "table": stores / "dec.tsv",
+        "checkpoint": stores / "dec.safetensors",
+    }
+    inputs = {"brain": stores / "brain.zarr", "activations": stores / "acts.zarr"}
+    STEPS["decode-identity"](inputs, out, params)
+    meta = json.loads(sidecar(out["checkpoint"]).read_text())
+    assert meta["info"]["layer"] == "conv1" and meta["info"]["unit"] in {"R1", "R2", "R3"}
+    decoder = load_decoder(out["checkpoint"])
+    assert decoder.arch_.kind == "fmri" and decoder.arch_.n_inputs == 10

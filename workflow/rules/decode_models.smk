@@ -65,6 +65,11 @@ rule decode_identity:
     output:
         store=directory(f"{OUT}/decoding/{{dataset}}__{{model}}__{{layer}}.zarr"),
         table=f"{OUT}/decoding/{{dataset}}__{{model}}__{{layer}}.tsv",
+        **(
+            {"checkpoint": f"{OUT}/decoding/{{dataset}}__{{model}}__{{layer}}.safetensors"}
+            if "contrastive" in DECODERS
+            else {}
+        ),
     wildcard_constraints:
         dataset=one_of(ENCODED),
         model=one_of(MODELS),
@@ -78,6 +83,9 @@ rule decode_identity:
                 "seed": config["seed"],
             }
         ),
+        checkpoint=lambda w, output: (
+            f"-o checkpoint={shlex.quote(output.checkpoint)}" if "contrastive" in DECODERS else ""
+        ),
     threads: 1
     resources:
         mem_mb=4000,
@@ -87,7 +95,8 @@ rule decode_identity:
         f"{OUT}/logs/decode_identity/{{dataset}}__{{model}}__{{layer}}.log",
     shell:
         ENV + RUN + " decode-identity -i brain={input.brain:q} -i activations={input.activations:q}"
-        " -o store={output.store:q} -o table={output.table:q} -p {params.cfg} -t {threads} 2> {log:q}"
+        " -o store={output.store:q} -o table={output.table:q} {params.checkpoint}"
+        " -p {params.cfg} -t {threads} 2> {log:q}"
 
 
 rule identify_categories:

@@ -291,12 +291,14 @@ class ContrastiveDecoder:
         def decode(X_train, Y_train, X_test, stimulus_train):
             return self.fit(X_train, Y_train, stimulus_train).predict(X_test)
 
+        decode.owner = self  # type: ignore[attr-defined]
         return decode
 
     # ----------------------------------------------------------------------- checkpoints
 
-    def save(self, path: str | Path) -> Path:
-        """Weights as safetensors at ``path``, architecture + normalisation in ``path``.json."""
+    def save(self, path: str | Path, **info: object) -> Path:
+        """Weights as safetensors at ``path``, architecture + normalisation in ``path``.json
+        (with ``info``: e.g. the layer and brain unit it decodes)."""
         from safetensors.torch import save_file
 
         from brainbridge.atomic import atomic_path
@@ -306,7 +308,7 @@ class ContrastiveDecoder:
         state["_input_mean"] = torch.as_tensor(self.mean_)
         state["_input_scale"] = torch.as_tensor(self.scale_)
         state["_positions"] = self.positions_.detach().cpu()
-        meta = {"architecture": asdict(self.arch_), "config": asdict(self.config)}
+        meta = {"architecture": asdict(self.arch_), "config": asdict(self.config), "info": info}
         with atomic_path(path) as tmp:
             save_file(state, str(tmp))
         with atomic_path(sidecar(path)) as tmp:

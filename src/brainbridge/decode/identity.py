@@ -7,6 +7,7 @@ way (:func:`brainbridge.decode.crossval.cross_identify`) by correlation and cosi
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -98,10 +99,13 @@ def identify_layer(
     decoders: Sequence[str] = ("ridge",),
     seed: int = 0,
     disjoint: bool = True,
+    best: dict | None = None,
 ) -> xr.Dataset:
     """Decoder x metric x unit x level identification of one layer's ``features``.
 
     ``features`` is stimulus x feature; ``stim_index[t]`` the feature row of trial ``t``.
+    ``best`` (a dict), when given, receives the contrastive decoder (last fold) of the unit
+    with the lowest mean rank: ``{"unit", "mean_rank", "decoder"}``.
     """
     top_k = sorted({1, *(int(k) for k in cfg.get("top_k", (1, 5)))})  # score = top-1
     shape = (len(decoders), len(METRICS), len(units.data), len(LEVELS))
@@ -112,6 +116,7 @@ def identify_layer(
     cache: dict = {}  # each fold's target space, shared by every unit and decoder
     for d, name in enumerate(decoders):
         decoder = make_decoder(name, cfg, units, seed)
+        owner = getattr(decoder, "owner", None)  # the ContrastiveDecoder behind the callable
         every = 1
         if name == "contrastive" and units.dim == n.TIME:
             every = int((cfg.get("contrastive") or {}).get("every", 2))
@@ -132,6 +137,10 @@ def identify_layer(
                 disjoint=disjoint,
                 target_cache=cache,
             )
+            rank = result.levels["trial"].mean_rank
+            if best is not None and owner is not None and rank < best.get("mean_rank", np.inf):
+                unit = list(units.data)[u]
+                best.update(unit=unit, mean_rank=rank, decoder=copy.deepcopy(owner))
             for m, metric in enumerate(METRICS):
                 for lv, level in enumerate(LEVELS):
                     ident = result.metrics[metric][level]
@@ -177,11 +186,14 @@ def decode_identity(
     decoders: Sequence[str] = ("ridge",),
     seed: int = 0,
     shared_stimuli: bool = False,
+    checkpoints: dict | None = None,
 ) -> xr.Dataset:
     """Identification of each layer (``name -> stimulus x feature``) from every brain unit.
 
     ``shared_stimuli`` (label designs: the "stimulus" is a category shown in every run) folds
     by run and lets a category appear on both sides; otherwise folds keep stimuli whole.
+    ``checkpoints`` (a dict), when given, receives per layer the best contrastive decoder
+    (see :func:`identify_layer`).
     """
     stimuli = brain[n.STIMULUS].values.astype(str)
     stim_index = trial_index(stimuli, feature_stimuli)
@@ -197,19 +209,24 @@ def decode_identity(
         folds, how = make_decoding_folds(stimuli, run, n_folds, seed=seed)
     check_decoding(stim_index, folds, cfg, decoders)
     units = brain_units(brain, cfg.get("window", 0.1), cfg.get("step", 0.05))
-    parts = [
-        identify_layer(
-            units,
-            feats,
-            stim_index,
-            folds,
-            cfg,
-            decoders=decoders,
-            seed=seed,
-            disjoint=not shared_stimuli,
+    parts = []
+    for layer, feats in layers.items():
+        best: dict = {}
+        parts.append(
+            identify_layer(
+                units,
+                feats,
+                stim_index,
+                folds,
+                cfg,
+                decoders=decoders,
+                seed=seed,
+                disjoint=not shared_stimuli,
+                best=best,
+            )
         )
-        for feats in layers.values()
-    ]
+        if checkpoints is not None and best:
+            checkpoints[layer] = best
     ds = xr.concat(parts, dim=n.LAYER, coords="minimal", compat="override")
     ds = ds.assign_coords({n.LAYER: np.array(list(layers), dtype=str)})
     order = (n.DECODER, n.METRIC, n.LAYER, units.dim, n.LEVEL)

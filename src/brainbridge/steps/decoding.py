@@ -95,6 +95,7 @@ def decode_layers(inputs: dict, outputs: dict, params: dict) -> None:
         brain = brain.assign_coords({n.STIMULUS: (n.TRIAL, brain[by].values.astype(str))})
         shared = True
     decoders = list(cfg.get("decoders", ["ridge"]))
+    checkpoints: dict = {}
     ds = decode_identity(
         brain,
         layers,
@@ -103,6 +104,7 @@ def decode_layers(inputs: dict, outputs: dict, params: dict) -> None:
         decoders=decoders,
         seed=int(params.get("seed", 0)),
         shared_stimuli=shared,
+        checkpoints=checkpoints,
     )
     best = ds["score"].sel({n.METRIC: "correlation", n.LEVEL: "trial"})
     for dec in decoders:
@@ -119,6 +121,11 @@ def decode_layers(inputs: dict, outputs: dict, params: dict) -> None:
         modality=modality,
         decoders=decoders,
     )
+    if outputs.get("checkpoint") and checkpoints:
+        layer, best = min(checkpoints.items(), key=lambda kv: kv[1]["mean_rank"])
+        best["decoder"].save(
+            outputs["checkpoint"], layer=layer, unit=best["unit"], dataset=params["dataset"]
+        )
 
 
 def concat_tables(inputs: dict, outputs: dict, params: dict) -> None:
