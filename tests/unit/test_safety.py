@@ -218,3 +218,12 @@ def test_a_step_refuses_an_output_outside_output_dir(tmp_path, capsys):
     assert "outside the output folder" in capsys.readouterr().err
     assert (victim / "keep").read_text() == "an existing store outside output_dir"
     assert not out.exists()
+
+
+def test_every_path_placeholder_in_the_rules_is_quoted(root):
+    """`{input.x}`, `{output.x}`, `{log}` reach the shell only as `:q` (or via shlex.quote)."""
+    raw = re.compile(r"\{(input|output|log)(\.\w+|\[\w+\])?\}")
+    rules = sorted((root / "workflow" / "rules").glob("*.smk"))
+    found = [f"{p.name}: {m.group(0)}" for p in rules for m in raw.finditer(p.read_text())]
+    assert rules and not found, found
+    assert any("{output.store:q}" in p.read_text() for p in rules)
