@@ -19,7 +19,7 @@ from brainbridge.report.qc import qc_section, read_qc_records
 from brainbridge.steps.ingestion import qc_report
 from brainbridge.store import provenance, write_store
 
-FILE = "<svg onload=alert(1)>.edf"
+FILE = r"<svg onload=alert(1)>$\nosuch$.edf"  # also bad mathtext for the PSD title
 DATASET = "<b>set"
 CHANNEL = "<i>Fz"
 REGION = "<img src=x onerror=alert(2)>"
@@ -49,7 +49,7 @@ def _no_raw_markup(html: str) -> None:
 
 
 def test_escape_helper_covers_text_and_attributes():
-    assert escape(FILE) == "&lt;svg onload=alert(1)&gt;.edf"
+    assert escape("<svg onload=alert(1)>.edf") == "&lt;svg onload=alert(1)&gt;.edf"
     assert escape("a\"b'c&d") == "a&quot;b&#x27;c&amp;d"
     assert escape(3) == "3"
 
