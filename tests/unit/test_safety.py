@@ -227,3 +227,20 @@ def test_every_path_placeholder_in_the_rules_is_quoted(root):
     found = [f"{p.name}: {m.group(0)}" for p in rules for m in raw.finditer(p.read_text())]
     assert rules and not found, found
     assert any("{output.store:q}" in p.read_text() for p in rules)
+
+
+def test_every_object_with_properties_refuses_unknown_keys():
+    """`additionalProperties: false` wherever keys are listed (`if` conditions excepted)."""
+
+    def open_nodes(node, path):
+        if isinstance(node, dict):
+            if "properties" in node and path[-1:] != ["if"]:
+                if node.get("additionalProperties") is not False:
+                    yield ".".join(map(str, path))
+            for key, value in node.items():
+                yield from open_nodes(value, [*path, key])
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                yield from open_nodes(value, [*path, i])
+
+    assert list(open_nodes(load_schema(), [])) == []
