@@ -27,6 +27,8 @@ from nilearn import datasets
 from nilearn.image import load_img, resample_to_img
 from nilearn.masking import compute_background_mask, compute_epi_mask
 
+from .images import load_nifti
+
 LEVELS = ("voxel", "parcel")
 SHIPPED_MASKS = {
     "mni152-brain": datasets.load_mni152_brain_mask,
@@ -64,7 +66,7 @@ class Regions:
 
 
 def _on_grid(img, reference, what: str, reference_path) -> nib.Nifti1Image:
-    img = load_img(img)
+    img = load_nifti(img, "region image")
     if img.shape[:3] == reference.shape[:3] and np.allclose(img.affine, reference.affine):
         return img
     warnings.warn(

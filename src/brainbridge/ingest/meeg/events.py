@@ -9,6 +9,7 @@ event keeps its key as both. Events at the same sample are refused unless
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import mne
@@ -16,6 +17,9 @@ import numpy as np
 import pandas as pd
 
 from brainbridge.ingest.meeg.errors import IngestError
+from brainbridge.integrity import check_onsets
+
+log = logging.getLogger(__name__)
 
 KEY_COLUMNS = ("code", "description", "trial_type", "value")
 
@@ -121,8 +125,31 @@ def _keyed_events(raw: mne.io.BaseRaw, cfg: dict, source: str) -> tuple[np.ndarr
     return events, [names[c] for c in events[:, 2]]
 
 
-def find_events(raw: mne.io.BaseRaw, cfg: dict, source: str) -> tuple[np.ndarray, pd.DataFrame]:
-    """Events of one recording with their ``stimulus``, ``condition``, ``key`` and ``onset``."""
+def _warn_unmapped(keys: np.ndarray, known: np.ndarray, source: str, where: str) -> dict:
+    """Count the events whose key the mapping lacks, per key, and log a warning naming them."""
+    counts = pd.Series(keys[~known]).value_counts(sort=False)
+    unmapped = {str(k): int(v) for k, v in sorted(counts.items(), key=lambda kv: str(kv[0]))}
+    if unmapped:
+        log.warning(
+            "%s: %d event(s) dropped, their keys are not in the mapping %s: %s; map them, or "
+            "list them under events.ignore to drop them without this warning.",
+            source,
+            sum(unmapped.values()),
+            where,
+            ", ".join(f"{k!r} x{v}" for k, v in unmapped.items()),
+        )
+    return unmapped
+
+
+def find_events(
+    raw: mne.io.BaseRaw, cfg: dict, source: str, qc: dict | None = None
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """Events of one recording with their ``stimulus``, ``condition``, ``key`` and ``onset``.
+
+    Events whose key is neither mapped nor listed in ``events.ignore`` are dropped with a warning
+    that counts them per key (also under ``events_unmapped`` of ``qc``); an onset before the
+    start of the recording is an error naming the file.
+    """
     events, keys = _keyed_events(raw, cfg, source)
     if len(events) == 0:
         raise IngestError(
@@ -141,8 +168,18 @@ def find_events(raw: mne.io.BaseRaw, cfg: dict, source: str) -> tuple[np.ndarray
                 f"{mapping['where'].iloc[0]} (keys {mapping['key'].tolist()[:10]}); fix its key "
                 "column (stim code or annotation description)."
             )
+        unmapped = _warn_unmapped(keys[keep], known[keep], source, mapping["where"].iloc[0])
+        if qc is not None and unmapped:
+            qc["events_unmapped"] = unmapped
         keep &= known
     events, keys = events[keep], keys[keep]
+    onsets = (events[:, 0] - raw.first_samp) / raw.info["sfreq"]
+    check_onsets(
+        onsets,
+        f"event file {cfg['file']} (for {source})" if cfg.get("file") else source,
+        "events must lie inside the recording (sample >= its first sample "
+        f"{raw.first_samp}); fix or regenerate the events",
+    )
     samples = events[:, 0]
     dup = np.unique(samples[np.r_[False, np.diff(samples) == 0]])
     if len(dup):
