@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 from brainbridge.align import RDMVectors
+from brainbridge.align.categories import category_rdm
 from brainbridge.decode import decode_categories
 from brainbridge.ingest.fmri import (
-    category_rdm,
     ingest_fmri,
     plain_runs,
     read_rdm_mat,

@@ -13,6 +13,7 @@ import xarray as xr
 from scipy.io import savemat
 
 from brainbridge.align import RDMVectors, compute_rdms, get_metric, upper_triangle
+from brainbridge.align.categories import category_rdm, category_rdms
 from brainbridge.align.replicates import (
     ReplicateMean,
     noise_ceiling_leave_one_out,
@@ -20,8 +21,6 @@ from brainbridge.align.replicates import (
 )
 from brainbridge.config import ConfigError, check_config, load_config
 from brainbridge.ingest.fmri.rdms import (
-    category_rdm,
-    category_rdms,
     check_rdms,
     rdms_dataset,
     read_rdm_file,

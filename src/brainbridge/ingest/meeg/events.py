@@ -41,25 +41,6 @@ def read_event_table(path: str | Path) -> pd.DataFrame:
     return table
 
 
-def stimulus_events(
-    raw: mne.io.BaseRaw, table: pd.DataFrame, source: str
-) -> tuple[np.ndarray, pd.DataFrame]:
-    """Events of the stim channel whose codes are in ``table``, and their metadata."""
-    events = mne.find_events(raw, shortest_event=1, verbose="error")
-    if len(events) == 0:
-        raise ValueError(f"{source}: no events found on the stim channel; check the recording.")
-    known = np.isin(events[:, 2], table["code"].to_numpy())
-    if not known.any():
-        raise ValueError(
-            f"{source}: none of the event codes {sorted(set(events[:, 2]))[:10]} appear in the "
-            "event table; check its 'code' column."
-        )
-    events = events[known]
-    meta = table.set_index("code").loc[events[:, 2], ["stimulus", "condition"]].reset_index()
-    meta["onset"] = (events[:, 0] - raw.first_samp) / raw.info["sfreq"]
-    return events, meta
-
-
 def read_mapping(cfg: dict) -> pd.DataFrame | None:
     """The event key -> stimulus, condition table of ``events.table`` / ``events.mapping``."""
     if cfg.get("table"):
