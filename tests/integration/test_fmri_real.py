@@ -19,6 +19,8 @@ from brainbridge.ingest.fmri import (
 from brainbridge.steps.ingestion import ingest_fmri as ingest_step
 from brainbridge.store import open_store, validate
 
+pytestmark = pytest.mark.realdata
+
 CATEGORIES = {"bottle", "cat", "chair", "face", "house", "scissors", "scrambledpix", "shoe"}
 
 

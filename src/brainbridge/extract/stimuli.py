@@ -91,6 +91,19 @@ def read_manifest(
     return table
 
 
+def _open_image(path: str) -> Image.Image:
+    """An image decoded whole (a truncated or damaged file raises naming it)."""
+    try:
+        img = Image.open(path)
+        img.load()
+    except (OSError, SyntaxError, ValueError) as err:  # PIL's errors for damaged files
+        raise ValueError(
+            f"image stimulus {path} could not be read ({type(err).__name__}: {err}); the file is "
+            "truncated or not an image. Copy or export it again."
+        ) from err
+    return img
+
+
 def load_images(
     paths: list[str], *, size: int, mean: list[float], std: list[float]
 ) -> torch.Tensor:
@@ -101,7 +114,7 @@ def load_images(
     """
     arrays = []
     for p in paths:
-        with Image.open(p) as img:
+        with _open_image(p) as img:
             if img.mode not in CONVERTIBLE_MODES:
                 raise ValueError(
                     f"image {p} has mode {img.mode!r} (e.g. 16-bit or float), which has no "
