@@ -106,3 +106,16 @@ def check_onsets(onsets, source: str, fix: str, durations=None) -> None:
                 f"{source}: {len(rows)} event(s) with a negative, missing or non-finite {name} "
                 f"(row(s) {rows[:5].tolist()}: {values[rows[:5]].tolist()}); {fix}."
             )
+
+
+def read_table(path: str | os.PathLike, what: str, **kwargs):
+    """``pandas.read_csv(path, sep="\\t", **kwargs)`` whose parse errors name the file."""
+    import pandas as pd
+
+    try:
+        return pd.read_csv(path, sep="\t", **kwargs)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise CorruptFileError(
+            f"{what} {path} is not a readable tab-separated table ({type(err).__name__}: {err}); "
+            "save it as UTF-8 text with a header row and tab-separated columns."
+        ) from err

@@ -18,6 +18,7 @@ from PIL import Image
 from brainbridge.extract.stimuli import load_images
 from brainbridge.ingest.fmri import ingest_fmri, plain_runs
 from brainbridge.ingest.fmri.images import load_nifti
+from brainbridge.ingest.fmri.rdms import read_rdm_file, write_rdm_npz
 from brainbridge.ingest.meeg import IngestError, ingest_runs, read_raw
 from brainbridge.integrity import CorruptFileError, gzip_length
 
@@ -191,3 +192,30 @@ def test_truncated_stimulus_image_is_named(tmp_path, suffix):
     assert load_images([str(path)], **norm).shape == (1, 3, 32, 32)
     with pytest.raises(ValueError, match=rf"image stimulus {_named(cut)} could not be read"):
         load_images([str(cut)], **norm)
+
+
+# ---------------------------------------------------------------- tables and RDM files
+
+
+def test_unparsable_tables_are_named(tmp_path):
+    bold = _bold(tmp_path)
+    events = tmp_path / "events.tsv"
+    events.write_text('onset\tduration\ttrial_type\n4.0\t2.0\t"a\n')
+    with pytest.raises(ValueError, match=rf"events {_named(events)} is not a readable tab-sep"):
+        ingest_fmri(plain_runs([bold], [events]), tr=2.0)
+    events.write_bytes(b"")
+    with pytest.raises(ValueError, match=rf"events {_named(events)} is not a readable"):
+        ingest_fmri(plain_runs([bold], [events]), tr=2.0)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip"])
+def test_damaged_rdm_npz_is_named(tmp_path, damage):
+    rdms = np.abs(np.random.default_rng(5).normal(size=(3, 8, 8)))
+    path = write_rdm_npz(tmp_path / "rdms.npz", rdms + rdms.transpose(0, 2, 1), list("abcdefgh"))
+    assert read_rdm_file(path)[0].shape == (3, 8, 8)
+    if damage == "truncate":
+        path = _cut(path, tmp_path / "cut.npz", 0.5)
+    else:  # a byte of the RDM values: the zip member fails its CRC-32
+        _flip(path, 200)
+    with pytest.raises(ValueError, match=rf"RDM file {_named(path)} could not be read"):
+        read_rdm_file(path)

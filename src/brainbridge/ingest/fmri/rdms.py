@@ -9,7 +9,10 @@ id). Category RDMs of single-trial responses are computed in :mod:`brainbridge.a
 from __future__ import annotations
 
 import logging
+import zipfile
+import zlib
 from collections.abc import Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +39,25 @@ log = logging.getLogger(__name__)
 # ---------------------------------------------------------------- precomputed RDM files
 
 
+@contextmanager
+def _named_errors(path, kind: str):
+    """Errors of a damaged file (truncated, failing a CRC) as a ValueError naming it."""
+    try:
+        yield
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error, TypeError) as err:
+        raise ValueError(
+            f"RDM file {path} could not be read as a {kind} file ({type(err).__name__}: {err}); "
+            "it is truncated or damaged. Copy or export it again."
+        ) from err
+    except ValueError as err:
+        if str(path) in str(err):
+            raise
+        raise ValueError(
+            f"RDM file {path} could not be read as a {kind} file ({err}); it is truncated, "
+            "damaged or of another format. Copy or export it again."
+        ) from err
+
+
 def read_rdm_mat(path: str | Path, variable: str = "RDMs") -> tuple[np.ndarray, np.ndarray]:
     """Square RDMs and names from a MATLAB struct array (fields RDM, name), e.g. rsatoolbox demos.
 
@@ -44,7 +66,8 @@ def read_rdm_mat(path: str | Path, variable: str = "RDMs") -> tuple[np.ndarray, 
     ``RDMVectors.from_square`` for the alignment metrics. A plain numeric variable
     (..., n, n) is returned as is, with names ``"1", "2", ...``.
     """
-    content = loadmat(path)
+    with _named_errors(path, "MATLAB"):
+        content = loadmat(path)
     if variable not in content:
         found = [k for k in content if not k.startswith("__")]
         raise ValueError(
@@ -87,8 +110,10 @@ def read_rdm_npz(path: str | Path, variable: str | None = None) -> tuple[np.ndar
     """
     path = Path(path)
     if path.suffix == ".npy":
-        return _numeric_rdms(np.load(path, allow_pickle=False), path, "(array)")
-    with np.load(path, allow_pickle=False) as content:
+        with _named_errors(path, "numpy"):
+            array = np.load(path, allow_pickle=False)
+        return _numeric_rdms(array, path, "(array)")
+    with _named_errors(path, "numpy .npz"), np.load(path, allow_pickle=False) as content:
         keys = list(content.keys())
         if variable is None:
             variable = "rdms" if "rdms" in keys else keys[0] if len(keys) == 1 else None

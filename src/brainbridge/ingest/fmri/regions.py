@@ -27,6 +27,8 @@ from nilearn import datasets
 from nilearn.image import load_img, resample_to_img
 from nilearn.masking import compute_background_mask, compute_epi_mask
 
+from brainbridge.integrity import read_table
+
 from .images import load_nifti
 
 LEVELS = ("voxel", "parcel")
@@ -108,7 +110,7 @@ def read_label_table(labels) -> dict[int, str]:
 
         lut, _ = mne.read_freesurfer_lut()
         return {int(index): str(name) for name, index in lut.items()}
-    table = pd.read_csv(labels, sep="\t")
+    table = read_table(labels, "atlas labels")
     missing = {"index", "name"} - set(table.columns)
     if missing:
         raise ValueError(

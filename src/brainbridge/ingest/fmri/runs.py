@@ -20,7 +20,7 @@ import pandas as pd
 import xarray as xr
 from nilearn.image import smooth_img
 
-from brainbridge.integrity import check_onsets
+from brainbridge.integrity import check_onsets, read_table
 from brainbridge.store import names as n
 
 from .average import time_locked_average
@@ -40,7 +40,7 @@ def read_events(path: str | Path, n_scans: int, tr: float) -> pd.DataFrame:
 
     Without a ``stimulus`` column the ``trial_type`` is the stimulus (e.g. category blocks).
     """
-    events = pd.read_csv(path, sep="\t", dtype={"stimulus": str, "trial_type": str})
+    events = read_table(path, "events", dtype={"stimulus": str, "trial_type": str})
     missing = {"onset", "duration"} - set(events.columns)
     if missing or not {"stimulus", "trial_type"} & set(events.columns):
         raise ValueError(

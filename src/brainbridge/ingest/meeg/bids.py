@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import mne
-import pandas as pd
 
 from brainbridge.ingest.labels import label_matches
 from brainbridge.ingest.meeg.errors import IngestError
 from brainbridge.ingest.meeg.readers import check_recording
-from brainbridge.integrity import check_onsets
+from brainbridge.integrity import check_onsets, read_table
 
 
 def _run_order(path) -> tuple:
@@ -82,7 +81,7 @@ def _check_events_tsv(bids_path) -> None:
     events = bids_path.copy().update(suffix="events", extension=".tsv").fpath
     if not events.exists():
         return
-    table = pd.read_csv(events, sep="\t", usecols=lambda c: c == "onset")
+    table = read_table(events, "BIDS events", usecols=lambda c: c == "onset")
     if "onset" in table:
         fix = "give every event an onset in seconds from the start of the recording (>= 0)"
         check_onsets(table["onset"], f"BIDS events {events}", fix)

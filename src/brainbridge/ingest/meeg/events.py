@@ -3,8 +3,9 @@
 A mapping table (TSV with columns ``code`` or ``description``, ``stimulus`` and optional
 ``condition``; or the same inline under ``events.mapping``) turns each event key (stim code or
 annotation description, as text) into a stimulus id and a condition. Without a mapping every
-event keeps its key as both. Events at the same sample are refused unless
-``events.duplicates: drop`` keeps the first.
+event keeps its key as both; with one, events whose key it lacks are dropped with a warning that
+counts them per key, unless listed under ``events.ignore``. Events at the same sample are refused
+unless ``events.duplicates: drop`` keeps the first; an onset before the recording is refused.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from brainbridge.ingest.meeg.errors import IngestError
-from brainbridge.integrity import check_onsets
+from brainbridge.integrity import check_onsets, read_table
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +27,7 @@ KEY_COLUMNS = ("code", "description", "trial_type", "value")
 
 def read_event_table(path: str | Path) -> pd.DataFrame:
     """Event-code table of the simulation: columns code, stimulus and optional condition."""
-    table = pd.read_csv(path, sep="\t", dtype={"stimulus": str})
+    table = read_table(path, "event table", dtype={"stimulus": str})
     missing = {"code", "stimulus"} - set(table.columns)
     if missing:
         raise ValueError(
@@ -47,7 +48,7 @@ def read_mapping(cfg: dict) -> pd.DataFrame | None:
         path = Path(cfg["table"])
         if not path.exists():
             raise FileNotFoundError(f"event mapping table {path} does not exist; check 'events'.")
-        table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+        table = read_table(path, "event mapping table", dtype=str, keep_default_na=False)
         key = next((c for c in KEY_COLUMNS if c in table.columns), None)
         if key is None or "stimulus" not in table.columns:
             raise IngestError(
