@@ -19,7 +19,7 @@ from brainbridge.extract.stimuli import load_images
 from brainbridge.ingest.fmri import ingest_fmri, plain_runs
 from brainbridge.ingest.fmri.images import load_nifti
 from brainbridge.ingest.fmri.rdms import read_rdm_file, write_rdm_npz
-from brainbridge.ingest.meeg import IngestError, ingest_runs, read_raw
+from brainbridge.ingest.meeg import IngestError, ingest_dataset, ingest_runs, read_raw
 from brainbridge.integrity import CorruptFileError, gzip_length
 
 CFG = {
@@ -134,6 +134,28 @@ def test_unmapped_event_codes_are_counted_in_a_warning(tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="brainbridge.ingest.meeg.events"):
         _, qc = ingest_runs([src], {**CFG, "events": {"mapping": {"a": "x"}, "ignore": ["b"]}})
     assert not caplog.records and "events_unmapped" not in qc["runs"][0]
+
+
+def test_negative_onset_in_bids_events_is_refused(tmp_path):
+    """MNE would drop an annotation before the recording without a word; it is refused."""
+    mne_bids = pytest.importorskip("mne_bids")
+    rng = np.random.default_rng(0)
+    info = mne.create_info(["M1", "M2", "M3", "M4"], 100.0, "mag")
+    raw = mne.io.RawArray(rng.normal(0, 1e-12, (4, 3000)), info, verbose="error")
+    raw.set_annotations(mne.Annotations([2.0, 5.0, 8.0], 0.0, ["a", "b", "a"]))
+    raw.save(tmp_path / "rec_raw.fif", verbose="error")
+    raw = mne.io.read_raw(tmp_path / "rec_raw.fif", verbose="error")
+    path = mne_bids.BIDSPath(subject="01", task="x", root=tmp_path / "bids", datatype="meg")
+    mne_bids.write_raw_bids(raw, path, format="FIF", verbose="error")
+    bids = {"root": str(tmp_path / "bids"), "subject": 1, "task": "x", "datatype": "meg"}
+    cfg = {**CFG, "source": "bids", "bids": bids}
+    assert ingest_dataset([], cfg)[0].sizes["trial"] == 3
+    events = next((tmp_path / "bids").rglob("*_events.tsv"))
+    table = pd.read_csv(events, sep="\t")
+    table.loc[1, "onset"] = -1.0
+    table.to_csv(events, sep="\t", index=False)
+    with pytest.raises(ValueError, match=rf"BIDS events {_named(events)}: 1 event.*row\(s\) \[1\]"):
+        ingest_dataset([], cfg)
 
 
 # ---------------------------------------------------------------- fMRI images and events
