@@ -24,7 +24,7 @@ import nibabel as nib
 import numpy as np
 import pandas as pd
 from nilearn import datasets
-from nilearn.image import load_img, resample_to_img
+from nilearn.image import resample_to_img
 from nilearn.masking import compute_background_mask, compute_epi_mask
 
 from brainbridge.integrity import read_table
@@ -141,7 +141,7 @@ def fetch_nilearn_atlas(spec: str, data_dir: str | None) -> tuple[nib.Nifti1Imag
             f"regions.atlas {spec!r}: nilearn could not load it from {data_dir or 'its data dir'} "
             f"({err}); fetch it once on a machine with network and set regions.data_dir."
         ) from err
-    atlas = load_img(bunch["maps"])
+    atlas = load_nifti(bunch["maps"], f"regions.atlas {spec!r}: image")
     if atlas.ndim != 3:
         raise ValueError(f"regions.atlas {spec!r} is probabilistic (4D); choose a maxprob atlas.")
     lut = bunch.get("lut")
