@@ -118,6 +118,9 @@ def test_event_before_the_recording_is_refused(tmp_path):
     mne.write_events(eve, np.array([[first + 200, 0, 1], [first - 50, 0, 2]]), verbose="error")
     with pytest.raises(ValueError, match=rf"event file {_named(eve)} .*negative.*onset"):
         ingest_runs([src], {**CFG, "events": {"file": str(eve)}})
+    cut = _cut(eve, tmp_path / "cut-eve.fif", 0.5)
+    with pytest.raises(IngestError, match=rf"event file {_named(cut)} is truncated"):
+        ingest_runs([src], {**CFG, "events": {"file": str(cut)}})
 
 
 def test_unmapped_event_codes_are_counted_in_a_warning(tmp_path, caplog):

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from brainbridge.ingest.meeg.errors import IngestError
+from brainbridge.ingest.meeg.readers import check_recording
 from brainbridge.integrity import check_onsets, read_table
 
 log = logging.getLogger(__name__)
@@ -88,7 +89,14 @@ def _keyed_events(raw: mne.io.BaseRaw, cfg: dict, source: str) -> tuple[np.ndarr
         path = Path(cfg["file"])
         if not path.exists():
             raise FileNotFoundError(f"event file {path} does not exist; check 'events.file'.")
-        events = mne.read_events(path, verbose="error")
+        check_recording(path, "event file")  # a FIF cut between two tags reads in part
+        try:
+            events = mne.read_events(path, verbose="error")
+        except Exception as err:  # MNE raises many types for a damaged file
+            raise IngestError(
+                f"could not read event file {path} ({type(err).__name__}: {err}); it must be an "
+                "MNE event file (-eve.fif or text), not truncated. Write it again."
+            ) from err
         return events, [str(c) for c in events[:, 2]]
     has_stim = len(mne.pick_types(raw.info, stim=True)) > 0
     if origin == "stim" or (origin == "auto" and has_stim):
