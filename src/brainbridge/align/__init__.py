@@ -5,6 +5,7 @@ Split like rsatoolbox: :mod:`.rdm` (RDMs from patterns), :mod:`.compare` (RDM co
 """
 
 from .cka import cka_from_grams, hsic_from_grams, linear_cka, linear_gram
+from .comparators import TauAMetric, WhitenedRSAMetric  # registers tau-a, whitened comparisons
 from .compare import (
     COMPARE_METHODS,
     compare_rdm_vectors,
@@ -34,6 +35,8 @@ __all__ = [
     "PermutationResult",
     "RDMVectors",
     "RSAMetric",
+    "TauAMetric",
+    "WhitenedRSAMetric",
     "bootstrap_ci",
     "cka_from_grams",
     "compare_rdm_vectors",

@@ -68,7 +68,7 @@ def noise_ceiling_leave_one_out(
     k = vectors.shape[0]
     if vectors.ndim != 2 or k < 2:
         return ReplicateCeiling(np.nan, np.nan, int(k if vectors.ndim == 2 else 1))
-    pooled = _normalized_for_pooling(vectors, metric.compare_method)
+    pooled = _normalized_for_pooling(vectors, getattr(metric, "pool_method", metric.compare_method))
     total = pooled.sum(axis=0)
     others = (total[None, :] - pooled) / (k - 1)  # pooled RDM of the other replicates, each
     every = np.broadcast_to(total / k, vectors.shape)
