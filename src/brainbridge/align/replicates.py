@@ -32,6 +32,7 @@ __all__ = [
     "noise_ceiling_leave_one_out",
     "pool_rdm_vectors",
     "replicate_bootstrap",
+    "with_replicate_groups",
 ]
 
 
@@ -180,3 +181,29 @@ class ReplicateMean(Metric):
 
     def bootstrap_scores(self, brain: ArrayOrRDM, model: ArrayOrRDM, idx: np.ndarray) -> np.ndarray:
         return np.nanmean(self.metric.bootstrap_scores(brain, model, idx), axis=0)
+
+
+def with_replicate_groups(ds, replicates: dict | None, source: str):
+    """An ``rdms`` Dataset with per-replicate labels (e.g. ``{subject: [...], session: [...]}``,
+    one entry per replicate in the store's replicate order) as coords on ``replicate``.
+
+    Raises ``ValueError`` naming the config key and the fix when a list has the wrong length
+    or a key is not ``subject`` / ``session``.
+    """
+    if not replicates:
+        return ds
+    k = ds.sizes["replicate"]
+    coords = {}
+    for key, values in replicates.items():
+        if key not in ("subject", "session"):
+            raise ValueError(
+                f"{source}: replicates.{key} is not a replicate label; use subject and/or session."
+            )
+        if len(values) != k:
+            raise ValueError(
+                f"{source}: replicates.{key} has {len(values)} entries but the RDM files hold "
+                f"{k} replicates ({', '.join(map(str, ds['replicate'].values))}); give one "
+                "label per replicate, in the files' order."
+            )
+        coords[key] = ("replicate", np.asarray([str(v) for v in values], dtype=str))
+    return ds.assign_coords(coords)
