@@ -108,7 +108,7 @@ def crossnobis_rdms(
         if len(empty):
             f, c = empty[0]
             raise ValueError(
-                f"condition {labels[c]!r} has no observation {name} fold {fold_ids[f]!r}; "
+                f"condition {str(labels[c])!r} has no observation {name} fold {str(fold_ids[f])!r}; "
                 "crossnobis needs every condition in every fold."
             )
     test = np.einsum("fco,...oh->...fch", test_w / test_w.sum(-1, keepdims=True), x)
