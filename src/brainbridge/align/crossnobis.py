@@ -106,9 +106,9 @@ def crossnobis_rdms(
     for name, w in (("in", test_w), ("outside", train_w)):
         empty = np.argwhere(w.sum(-1) == 0)
         if len(empty):
-            f, c = empty[0]
+            cond_label, fold_label = str(labels[empty[0][1]]), str(fold_ids[empty[0][0]])
             raise ValueError(
-                f"condition {str(labels[c])!r} has no observation {name} fold {str(fold_ids[f])!r}; "
+                f"condition {cond_label!r} has no observation {name} fold {fold_label!r}; "
                 "crossnobis needs every condition in every fold."
             )
     test = np.einsum("fco,...oh->...fch", test_w / test_w.sum(-1, keepdims=True), x)
