@@ -88,3 +88,6 @@ def test_new_comparators_are_registered_with_range_and_null():
             assert name in list_metrics()
             doc = get_metric(name).doc
             assert "Range" in doc and "null" in doc
+    for method in ("spearman", "pearson", "cosine"):
+        doc = get_metric(f"rsa-rdm=crossnobis-compare={method}").doc
+        assert "Range" in doc and "null" in doc and "crossnobis" in doc

@@ -5,15 +5,20 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import rsatoolbox
+import xarray as xr
 from rsatoolbox.data.noise import cov_from_residuals
 
-from brainbridge.align import compute_rdms
+from brainbridge.align import compute_rdms, get_metric
 from brainbridge.align.crossnobis import (
+    crossnobis_from_trials,
     crossnobis_rdms,
     noise_covariance,
     noise_precision,
     residuals,
+    trial_folds,
 )
+from brainbridge.steps.alignment import align
+from brainbridge.store import open_store, write_store
 
 N_COND, N_RUNS, N_CH = 7, 4, 12
 
@@ -79,3 +84,53 @@ def test_crossnobis_needs_every_condition_in_every_fold(runs):
         crossnobis_rdms(data[keep], conds[keep], folds[keep])
     with pytest.raises(ValueError, match="at least 2 folds"):
         crossnobis_rdms(data, conds, np.zeros_like(folds))
+
+
+def test_crossnobis_metric_through_the_align_step(tmp_path):
+    """EEG epochs, 3 presentations per stimulus: crossnobis RDMs per time point."""
+    rng = np.random.default_rng(2)
+    n_stim, n_rep, n_ch, n_time = 14, 3, 8, 4
+    ids = np.array([f"s{i:02d}" for i in range(n_stim)])
+    model = rng.normal(size=(n_stim, 6))
+    signal = model @ rng.normal(size=(6, n_ch))
+    order = rng.permutation(n_stim * n_rep)
+    stim = np.tile(np.arange(n_stim), n_rep)[order]
+    data = rng.normal(size=(n_stim * n_rep, n_ch, n_time))
+    data[:, :, 2] += 2 * signal[stim]  # the model's geometry at time point 2 only
+    brain = xr.Dataset(
+        {"data": (("trial", "channel", "time"), data.astype("f4"))},
+        coords={
+            "stimulus": ("trial", ids[stim]),
+            "onset": ("trial", np.arange(len(stim), dtype=float)),
+            "channel": [f"E{i}" for i in range(n_ch)],
+            "ch_type": ("channel", ["eeg"] * n_ch),
+            "time": np.arange(n_time) / 10.0,
+        },
+        attrs={"sfreq": 10.0, "modality": "eeg", "dataset": "e"},
+    )
+    write_store(brain, tmp_path / "b.zarr", kind="epochs")
+    acts = xr.Dataset(
+        {"deep": (("stimulus", "feature:deep"), model.astype(np.float32))},
+        coords={"stimulus": ids},
+        attrs={"model": "net"},
+    )
+    write_store(acts, tmp_path / "net.zarr", kind="activations")
+    name = "rsa-rdm=crossnobis-compare=pearson"
+    cfg = {"metrics": [name], "n_permutations": 100, "n_bootstrap": 20, "ci": 0.95}
+    outputs = {"store": tmp_path / "al.zarr", "table": tmp_path / "al.tsv"}
+    inputs = {"brain": str(tmp_path / "b.zarr"), "activations": str(tmp_path / "net.zarr")}
+    align(inputs, outputs, {"dataset": "e", "model": "net", "seed": 0, "alignment": cfg})
+    score = open_store(outputs["store"], "alignment", load=True)["score"].sel(metric=name)
+    expected = get_metric(name).score(
+        crossnobis_from_trials(data, ids[stim], ids), model.astype(np.float32)
+    )
+    np.testing.assert_allclose(score.values.ravel(), expected, atol=1e-5)
+    assert int(np.argmax(expected)) == 2 and expected[2] > 0.5
+
+
+def test_trial_folds_runs_or_repetitions():
+    stimuli = np.array(["a", "b", "a", "b", "a"])
+    assert trial_folds(stimuli).tolist() == [0, 0, 1, 1, 2]
+    assert trial_folds(stimuli[:4], np.array([1, 1, 2, 2])).tolist() == ["1", "1", "2", "2"]
+    # a run missing a stimulus: folds are repetitions
+    assert trial_folds(stimuli[:3], np.array([1, 1, 2])).tolist() == [0, 0, 1]

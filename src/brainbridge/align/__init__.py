@@ -13,6 +13,7 @@ from .compare import (
     normalize_rdm_vectors,
     rank_vectors,
 )
+from .crossnobis import CrossnobisRSAMetric  # registers rsa-rdm=crossnobis-*
 from .metrics import CKAMetric, Metric, RSAMetric, get_metric, list_metrics, register_metric
 from .rdm import RDM_METHODS, RDMVectors, compute_rdms, squareform_vectors, upper_triangle
 from .stats import (
@@ -30,6 +31,7 @@ __all__ = [
     "RDM_METHODS",
     "BootstrapResult",
     "CKAMetric",
+    "CrossnobisRSAMetric",
     "Metric",
     "NoiseCeiling",
     "PermutationResult",

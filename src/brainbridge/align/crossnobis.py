@@ -19,7 +19,18 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["crossnobis_rdms", "noise_covariance", "noise_precision", "residuals"]
+from .metrics import RSAMetric, register_metric
+from .rdm import RDMVectors, compute_rdms, upper_triangle
+
+__all__ = [
+    "CrossnobisRSAMetric",
+    "crossnobis_from_trials",
+    "crossnobis_rdms",
+    "noise_covariance",
+    "noise_precision",
+    "residuals",
+    "trial_folds",
+]
 
 SHRINKAGE = ("diag", "eye", "none")
 
@@ -122,3 +133,81 @@ def crossnobis_rdms(
     idx = np.arange(len(labels))
     rdm[..., idx, idx] = 0.0
     return rdm, labels
+
+
+class CrossnobisRSAMetric(RSAMetric):
+    """RSA whose brain RDM is a crossnobis RDM of the trials (runs or repetitions as folds).
+
+    Given RDMs (:class:`RDMVectors`) it compares them like any RSA metric. Given patterns
+    (e.g. model activations, which have no noise to cross-validate), the RDM is their squared
+    Euclidean distance per feature: the noise-free value crossnobis estimates. The alignment
+    step computes the brain side from the trials (:func:`crossnobis_rdms`).
+    """
+
+    def __init__(self, compare_method: str) -> None:
+        super().__init__("sqeuclidean", compare_method)  # type: ignore[arg-type]
+        self.rdm_method = "crossnobis"  # type: ignore[assignment]
+        self.name = f"rsa-rdm=crossnobis-compare={compare_method}"
+        self.doc = (
+            f"{compare_method} similarity of the brain's crossnobis RDM (cross-validated "
+            "Mahalanobis distance over runs / repetitions, noise precision from the residuals "
+            "with diagonal shrinkage; unbiased: 0 for conditions that do not differ) with the "
+            "model's squared Euclidean RDM per feature. Range [-1, 1]; null "
+            f"{'> 0 (no zero null)' if compare_method == 'cosine' else '0 under no relation'}."
+        )
+
+    def vectors(self, x) -> np.ndarray:
+        if isinstance(x, RDMVectors):
+            return x.vectors
+        return upper_triangle(compute_rdms(x, "sqeuclidean", per_feature=True))
+
+
+def trial_folds(stimuli: np.ndarray, runs: np.ndarray | None = None) -> np.ndarray:
+    """Cross-validation fold of each trial: its run when every stimulus is in every run (>= 2
+    runs), else its repetition number (1st, 2nd, ... presentation of its stimulus)."""
+    stimuli = np.asarray(stimuli).astype(str)
+    if runs is not None:
+        runs = np.asarray(runs).astype(str)
+        pairs = {(s, r) for s, r in zip(stimuli, runs, strict=True)}
+        if len(set(runs)) >= 2 and len(pairs) == len(set(stimuli)) * len(set(runs)):
+            return runs
+    seen: dict[str, int] = {}
+    folds = np.empty(len(stimuli), dtype=np.intp)
+    for i, s in enumerate(stimuli):
+        folds[i] = seen.get(s, 0)
+        seen[s] = folds[i] + 1
+    return folds
+
+
+def crossnobis_from_trials(
+    trials: np.ndarray, stimuli, order, runs=None, shrinkage: str = "diag"
+) -> RDMVectors:
+    """Crossnobis RDM vectors (..., n_pairs) of trials (trial, feature[, time]) with stimulus
+    labels, rows in the stimulus ``order`` given; precision from the residuals (all times)."""
+    x = np.asarray(trials, dtype=np.float64)
+    if x.ndim == 3:  # (trial, feature, time) -> (time, trial, feature)
+        x = np.moveaxis(x, -1, 0)
+    stimuli = np.asarray(stimuli).astype(str)
+    folds = trial_folds(stimuli, runs)
+    keep = np.isin(stimuli, np.asarray(order).astype(str))
+    for s in set(stimuli[keep]):  # stimuli shown once cannot be cross-validated
+        if len(set(folds[stimuli == s])) < 2:
+            keep &= stimuli != s
+    x, stimuli, folds = x[..., keep, :], stimuli[keep], folds[keep]
+    flat = x.reshape(-1, x.shape[-2], x.shape[-1])
+    res = np.concatenate([residuals(t, stimuli)[0] for t in flat])
+    dof = (len(stimuli) - len(set(stimuli))) * len(flat)
+    rdm, labels = crossnobis_rdms(x, stimuli, folds, noise_precision(res, dof, shrinkage))
+    pos = {str(label): i for i, label in enumerate(labels)}
+    missing = [s for s in np.asarray(order).astype(str) if s not in pos]
+    if missing:
+        raise ValueError(
+            f"crossnobis needs every stimulus in >= 2 runs or repetitions; {missing[:5]} "
+            "are not: use another RDM method for this dataset."
+        )
+    idx = np.array([pos[s] for s in np.asarray(order).astype(str)])
+    return RDMVectors(upper_triangle(rdm[..., idx[:, None], idx[None, :]]))
+
+
+for _cmp in ("spearman", "pearson", "cosine"):
+    register_metric(CrossnobisRSAMetric(_cmp))

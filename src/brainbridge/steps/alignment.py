@@ -15,6 +15,7 @@ from brainbridge.align import (
     noise_ceiling_split_half,
     permutation_test,
 )
+from brainbridge.align.crossnobis import CrossnobisRSAMetric, crossnobis_from_trials
 from brainbridge.align.group import group_tests
 from brainbridge.align.replicates import (
     ReplicateMean,
@@ -24,7 +25,7 @@ from brainbridge.align.replicates import (
 from brainbridge.align.stats import interval_from_replicates
 from brainbridge.ingest.fmri.rdms import check_rdms
 from brainbridge.report.tables import tidy_alignment
-from brainbridge.steps.units import brain_units, has_time, write_result
+from brainbridge.steps.units import SCALP, brain_units, has_time, write_result
 from brainbridge.store import names as n
 from brainbridge.store import open_store
 from brainbridge.store.join import (
@@ -66,8 +67,13 @@ def align(inputs: dict, outputs: dict, params: dict) -> None:
     shape = (len(metrics), len(units), len(layers)) + ((n_time,) if n_time else ())
     out = {k: np.full(shape, np.nan) for k in STATS}
     ceiling = {k: np.full(shape[:2] + shape[3:], np.nan) for k in ("lower", "upper")}
+    crossnobis = {}
+    if any(isinstance(m, CrossnobisRSAMetric) for m in metrics):
+        crossnobis = crossnobis_units(brain, modality, region, stimuli)
     for i, metric in enumerate(metrics):
         for j, (unit, patterns) in enumerate(units.items()):
+            if isinstance(metric, CrossnobisRSAMetric):
+                patterns = crossnobis[unit]  # RDMs of the trials, cross-validated
             for k, layer in enumerate(layers):
                 stats = _statistics(metric, patterns, features[layer], cfg, seed)
                 for key, value in stats.items():
@@ -83,6 +89,22 @@ def align(inputs: dict, outputs: dict, params: dict) -> None:
     times = avg[n.TIME].values if n_time else None
     ds = _result(out, ceiling, [m.name for m in metrics], list(units), layers, times)
     _write(ds, inputs, outputs, params, modality=modality)
+
+
+def crossnobis_units(brain: xr.Dataset, modality: str, region, stimuli) -> dict[str, RDMVectors]:
+    """Crossnobis RDMs per unit (fMRI region; M/EEG scalp, per time point) of the trials."""
+    data = brain["data"]
+    if has_time(modality):
+        data = data.transpose(n.TRIAL, n.CHANNEL, n.TIME)
+    values = np.asarray(data.values, dtype=np.float64)
+    labels = brain[n.STIMULUS].values.astype(str)
+    runs = brain[n.RUN].values if n.RUN in brain.coords else None
+    if modality != "fmri":
+        return {SCALP: crossnobis_from_trials(values, labels, stimuli, runs)}
+    return {
+        str(r): crossnobis_from_trials(values[:, region == r], labels, stimuli, runs)
+        for r in dict.fromkeys(region.tolist())
+    }
 
 
 def _statistics(metric, brain, model, cfg: dict, seed: int) -> dict[str, np.ndarray]:
