@@ -75,7 +75,8 @@ def main() -> None:
         t_ours = time.perf_counter() - t0
         rows.append((name, t_ref, t_ours, np.abs(ref - ours).max()))
     print(
-        f"bootstrap: {N_STIM} stimuli x {N_CHAN} channels x {N_TIME} time points, {N_BOOT} resamples"
+        f"bootstrap: {N_STIM} stimuli x {N_CHAN} channels x {N_TIME} time points, "
+        f"{N_BOOT} resamples"
     )
     print(f"{'metric':<40}{'reference [s]':>14}{'ours [s]':>10}{'ratio':>8}{'max|diff|':>12}")
     for name, t_ref, t_ours, diff in rows:
