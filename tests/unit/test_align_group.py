@@ -47,3 +47,63 @@ def test_cluster_correction_finds_the_planted_window_and_controls_fwer():
         for s in range(40)
     ]
     assert np.mean(hits) <= 0.125
+
+
+def _store(rng, effect: float, name: str):
+    import xarray as xr
+
+    shape = (1, 1, 2, 30)  # metric, region, layer, time
+    score = rng.normal(0, 0.05, size=shape)
+    score[..., 10:20] += effect
+    return xr.Dataset(
+        {
+            "score": (("metric", "region", "layer", "time"), score),
+            "null_mean": (("metric", "region", "layer", "time"), np.full(shape, 0.01)),
+        },
+        coords={
+            "metric": ["m"],
+            "region": ["scalp"],
+            "layer": ["a", "b"],
+            "time": np.arange(30) / 100,
+        },
+        attrs={"dataset": name, "modality": "eeg"},
+    )
+
+
+def test_align_group_step(tmp_path):
+    import pandas as pd
+
+    from brainbridge.steps.alignment import align_group
+    from brainbridge.store import open_store, write_store
+
+    rng = np.random.default_rng(5)
+    paths = []
+    for i in range(8):
+        path = tmp_path / f"s{i}.zarr"
+        write_store(_store(rng, 0.2, f"s{i}"), path, kind="alignment")
+        paths.append(str(path))
+    outputs = {"store": tmp_path / "g.zarr", "table": tmp_path / "g.tsv"}
+    params = {
+        "group": "all",
+        "datasets": [f"s{i}" for i in range(8)],
+        "model": "net",
+        "alignment": {"ci": 0.95, "n_flips": 10000},
+        "seed": 0,
+    }
+    align_group({"alignment": paths}, outputs, params)
+    ds = open_store(outputs["store"], "alignment", load=True)
+    p = ds["group_p_cluster"].sel(metric="m", region="scalp").values
+    assert np.all(p[:, 10:20] < 0.05) and np.all(p[:, :8] > 0.05)
+    assert float(ds["group_p_signflip"].isel(time=15).min()) == pytest.approx(1 / 256)
+    table = pd.read_csv(outputs["table"], sep="\t")
+    assert set(table["dataset"]) == {"all"} and table["n_subjects"].eq(8).all()
+    assert len(table) == 2 * 30
+    bad = _store(rng, 0.2, "x").assign_coords(layer=["a", "c"])
+    write_store(bad, tmp_path / "bad.zarr", kind="alignment")
+    with pytest.raises(ValueError, match=r"dataset 'bad' differs from 's0' in 'layer'"):
+        align_group(
+            {"alignment": [paths[0], str(tmp_path / "bad.zarr")]},
+            {"store": tmp_path / "h.zarr", "table": tmp_path / "h.tsv"},
+            {**params, "datasets": ["s0", "bad"]},
+        )
+    assert not (tmp_path / "h.zarr").exists()

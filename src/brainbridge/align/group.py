@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage, stats
 
-__all__ = ["GroupResult", "fdr_bh", "group_tests", "sign_flips"]
+__all__ = ["GroupResult", "fdr_bh", "group_alignment", "group_tests", "sign_flips"]
 
 
 @dataclass(frozen=True)
@@ -126,3 +126,59 @@ def group_tests(
         n_subjects=s,
         n_flips=len(flips),
     )
+
+
+def group_alignment(stores, names, *, n_flips: int = 10000, seed: int = 0, ci: float = 0.95):
+    """Group-level result of alignment stores of one design (one subject each).
+
+    ``stores`` are alignment Datasets with the same metrics, regions, layers [and times];
+    a subject's effect is ``score - null_mean``. Returns a Dataset over (metric, region,
+    layer[, time]): ``score`` (mean over subjects), ``null_mean`` (mean chance level),
+    ``p_value`` (sign-flip), ``ci_low`` / ``ci_high`` (t interval of the mean score), and
+    ``n_subjects``, ``group_t``, ``group_p_ttest``, ``group_p_signflip``, ``group_p_fdr``,
+    ``group_p_cluster`` (FDR and clusters over layers [x time] within a metric and region).
+    """
+    import xarray as xr
+
+    if len(stores) < 2:
+        raise ValueError(f"a group needs at least 2 datasets, got {list(names)}")
+    ref = stores[0]["score"]
+    for name, ds in zip(names, stores, strict=True):
+        for dim in ref.dims:
+            if dim not in ds["score"].dims or not np.array_equal(ds[dim].values, ref[dim].values):
+                raise ValueError(
+                    f"dataset {name!r} differs from {names[0]!r} in {dim!r}: a group joins "
+                    "datasets of one design (same metrics, regions, layers and times)."
+                )
+    scores = np.stack([ds["score"].values for ds in stores])
+    chance = np.stack([ds["null_mean"].values for ds in stores])
+    effects = scores - chance
+    s = len(stores)
+    keys = ("group_t", "group_p_ttest", "group_p_signflip", "group_p_fdr", "group_p_cluster")
+    out = {k: np.full(ref.shape, np.nan) for k in keys}
+    for i in range(ref.shape[0]):
+        for j in range(ref.shape[1]):
+            res = group_tests(effects[:, i, j], n_flips=n_flips, seed=seed)
+            for key, value in zip(
+                keys, (res.t, res.p_ttest, res.p_signflip, res.p_fdr, res.p_cluster), strict=True
+            ):
+                out[key][i, j] = value
+    mean = scores.mean(axis=0)
+    half = stats.t.isf((1 - ci) / 2, df=s - 1) * scores.std(axis=0, ddof=1) / np.sqrt(s)
+    data = {
+        "score": mean,
+        "null_mean": chance.mean(axis=0),
+        "p_value": out["group_p_signflip"],
+        "ci_low": mean - half,
+        "ci_high": mean + half,
+        "n_subjects": np.full(ref.shape, float(s)),
+        **out,
+    }
+    ds = xr.Dataset({k: (ref.dims, v) for k, v in data.items()}, coords=ref.coords)
+    ds.attrs.update(
+        subjects=[str(x) for x in names],
+        n_flips=int(res.n_flips),
+        ci=ci,
+        score="mean over subjects (datasets); p_value: sign-flip test of score - null_mean",
+    )
+    return ds

@@ -34,6 +34,7 @@ STEPS: dict[str, Step] = {
     "decode": brain_rdms.decode,
     "encode": encoding.encode,
     "align": alignment.align,
+    "align-group": alignment.align_group,
     "recover": recovery.recover,
     "report": reporting.report,
 }

@@ -16,7 +16,7 @@ from brainbridge.align import (
     permutation_test,
 )
 from brainbridge.align.crossnobis import CrossnobisRSAMetric, crossnobis_from_trials
-from brainbridge.align.group import group_tests
+from brainbridge.align.group import group_alignment, group_tests
 from brainbridge.align.replicates import (
     ReplicateMean,
     noise_ceiling_leave_one_out,
@@ -286,3 +286,33 @@ def subject_effects(metric, rdms: RDMVectors, model, groups, cfg: dict, seed: in
     chance = metric.permutation_scores(rdms, model, perms).mean(axis=-1)
     effect = score - chance
     return np.array([effect[groups == g].mean() for g in sorted(set(groups.tolist()))])
+
+
+def align_group(inputs: dict, outputs: dict, params: dict) -> None:
+    """Alignment stores of the datasets of one group (one subject each) -> group store + table.
+
+    ``params``: ``group`` (its name), ``datasets`` (in the order of ``inputs['alignment']``),
+    ``model``, ``alignment`` (``n_flips``, ``ci``), ``seed``.
+    """
+    paths = inputs["alignment"] if isinstance(inputs["alignment"], list) else [inputs["alignment"]]
+    stores = [open_store(p, "alignment", load=True) for p in paths]
+    cfg = params["alignment"]
+    ds = group_alignment(
+        stores,
+        params["datasets"],
+        n_flips=cfg.get("n_flips", 10000),
+        seed=params.get("seed", 0),
+        ci=cfg["ci"],
+    )
+    log.info("group %s: %d subjects", params["group"], len(stores))
+    write_result(
+        ds,
+        kind="alignment",
+        step="align-group",
+        inputs=inputs,
+        outputs=outputs,
+        params={**params, "dataset": params["group"]},
+        tidy=tidy_alignment,
+        modality=str(stores[0].attrs.get(n.MODALITY, "")),
+        group=params["group"],
+    )
