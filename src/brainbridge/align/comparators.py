@@ -3,7 +3,10 @@
 * ``tau-a`` – Kendall's tau-a of the RDM vectors: (concordant - discordant) pairs of entries
   over all pairs of entries, ties counted as neither (no tie correction in the denominator,
   so a model predicting tied dissimilarities is not rewarded for the ties; Nili et al. 2014).
-  Range [-1, 1]; null 0. Equals ``rsatoolbox.rdm.compare(method="tau-a")``.
+  Range [-1, 1]; null 0. Equals ``rsatoolbox.rdm.compare(method="tau-a")``. Not an inner
+  product: computed per pair of vectors in O(p log p), so its permutation test and (for RDMs
+  of more than ``SMALL_RDM`` pairs) its bootstrap loop over resamples, much slower than the
+  other comparators on time-resolved data.
 * ``whitened-pearson`` / ``whitened-cosine`` – correlation / cosine of the RDMs after
   whitening with the covariance of the dissimilarity estimates under i.i.d. pattern noise
   (Diedrichsen et al. 2021): the RDM is turned into its double-centred second-moment matrix
