@@ -91,3 +91,27 @@ def test_new_comparators_are_registered_with_range_and_null():
     for method in ("spearman", "pearson", "cosine"):
         doc = get_metric(f"rsa-rdm=crossnobis-compare={method}").doc
         assert "Range" in doc and "null" in doc and "crossnobis" in doc
+
+
+@pytest.mark.parametrize("method", ["spearman", "pearson", "cosine"])
+def test_weighted_bootstrap_equals_gathered_resamples(method):
+    """Resamples as weights of the original pairs = resampled RDMs written out and compared
+    (copies' pairs dropped), ties included (a categorical brain RDM and model RDM)."""
+    from scipy.stats import rankdata
+
+    rng = np.random.default_rng(4)
+    brain = RDMVectors(np.round(rng.normal(size=(3, 66)), 1))  # 12 stimuli, many ties
+    model = RDMVectors(np.round(rng.normal(size=66)))
+    idx = rng.integers(0, 12, size=(15, 12))
+    got = _rsa(method).bootstrap_scores(brain, model, idx)
+    bsq, msq = brain.square(), model.square()
+    rows, cols = np.triu_indices(12, k=1)
+    for k, i in enumerate(idx):
+        keep = i[rows] != i[cols]
+        a, b = bsq[:, i[rows][keep], i[cols][keep]], msq[i[rows][keep], i[cols][keep]]
+        if method == "spearman":
+            a, b = rankdata(a, axis=-1), rankdata(b)
+        if method != "cosine":
+            a, b = a - a.mean(axis=-1, keepdims=True), b - b.mean()
+        expected = a @ b / np.linalg.norm(a, axis=-1) / np.linalg.norm(b)
+        np.testing.assert_allclose(got[:, k], expected, atol=1e-12)

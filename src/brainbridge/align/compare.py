@@ -127,17 +127,6 @@ def _weighted_ranks(w_sorted: np.ndarray, first: np.ndarray, end: np.ndarray) ->
     return below + 0.5 * (upto - below + 1.0)
 
 
-def _weighted_corr(x, y, w, center: bool) -> np.ndarray:
-    """Weighted Pearson (``center``) or cosine of x and y along the last axis (broadcast)."""
-    if center:
-        total = w.sum(axis=-1, keepdims=True)
-        x = x - (w * x).sum(axis=-1, keepdims=True) / total
-        y = y - (w * y).sum(axis=-1, keepdims=True) / total
-    wx = w * x
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return (wx * y).sum(-1) / np.sqrt((wx * x).sum(-1) * (w * y * y).sum(-1))
-
-
 def weighted_compare(
     a: np.ndarray, b: np.ndarray, weights: np.ndarray, method: CompareMethod = "spearman"
 ) -> np.ndarray:
@@ -155,8 +144,17 @@ def weighted_compare(
     w = np.asarray(weights, dtype=np.float64)
     if method not in COMPARE_METHODS:
         raise ValueError(f"unknown comparison {method!r}; expected one of {COMPARE_METHODS}")
-    if method != "spearman":
-        return _weighted_corr(a[:, None, :], b, w, center=method == "pearson")
+    if method != "spearman":  # weighted sums as matrix products: no (b, r, p) arrays
+        if method == "pearson":  # shift first (Pearson is shift invariant): less cancellation
+            a = a - a.mean(axis=-1, keepdims=True)
+            b = b - b.mean()
+        sxy, sxx, syy = a @ (w * b).T, (a * a) @ w.T, w @ (b * b)
+        if method == "pearson":
+            total = w.sum(axis=-1)
+            sx, sy = a @ w.T, w @ b
+            sxy, sxx, syy = sxy - sx * sy / total, sxx - sx**2 / total, syy - sy**2 / total
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return sxy / np.sqrt(sxx * syy)
     order_b, first_b, end_b = _sorted_levels(b)
     rank_b = np.empty_like(w)
     ranks_sorted = _weighted_ranks(w[:, order_b], first_b, end_b)
