@@ -64,3 +64,21 @@ def test_bootstrap_interval_covers_the_true_value(name):
         contains += bool(res.lower <= res.observed <= res.upper)
     assert hits / N_SIM >= 0.90, f"{name}: coverage {hits / N_SIM:.3f} of {truth:.3f}"
     assert contains / N_SIM >= 0.95, f"{name}: score inside its interval {contains / N_SIM:.3f}"
+
+
+def test_bias_corrected_interval_levels():
+    from scipy.stats import norm
+
+    from brainbridge.align.stats import interval_from_replicates
+
+    boot = np.random.default_rng(3).normal(size=(2, 4001))
+    boot[1, :5] = np.nan  # ignored
+    median = np.nanmedian(boot, axis=-1)
+    pct = interval_from_replicates(boot, median, 0.95, "percentile")
+    bc = interval_from_replicates(boot, median, 0.95, "bias-corrected")
+    np.testing.assert_allclose(bc, pct, atol=0.02)  # no bias: z0 ~ 0
+    shifted = np.nanquantile(boot, norm.cdf(1.0), axis=-1)  # z0 = 1
+    low, high = interval_from_replicates(boot, shifted, 0.95, "bias-corrected")
+    levels = norm.cdf(2.0 + norm.ppf([0.025, 0.975]))
+    expected = np.nanquantile(boot, levels, axis=-1)
+    np.testing.assert_allclose([low, high], expected, atol=0.02)
