@@ -115,3 +115,15 @@ def test_weighted_bootstrap_equals_gathered_resamples(method):
             a, b = a - a.mean(axis=-1, keepdims=True), b - b.mean()
         expected = a @ b / np.linalg.norm(a, axis=-1) / np.linalg.norm(b)
         np.testing.assert_allclose(got[:, k], expected, atol=1e-12)
+
+
+def test_tau_a_bootstrap_loop_path_matches_sign_products(rdms, monkeypatch):
+    """Large RDMs loop over resamples (O(p log p) each): the same numbers."""
+    from brainbridge.align import comparators
+
+    bv, mv = rdms
+    idx = np.random.default_rng(5).integers(0, 14, size=(5, 14))
+    small = _rsa("tau-a").bootstrap_scores(RDMVectors(bv), RDMVectors(mv), idx)
+    monkeypatch.setattr(comparators, "SMALL_RDM", 0)
+    looped = _rsa("tau-a").bootstrap_scores(RDMVectors(bv), RDMVectors(mv), idx)
+    np.testing.assert_allclose(looped, small, atol=1e-12)
