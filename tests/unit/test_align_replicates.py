@@ -15,9 +15,9 @@ from brainbridge.align.replicates import (
     replicate_bootstrap,
     with_replicate_groups,
 )
-from brainbridge.ingest.fmri.rdms import rdms_dataset
 from brainbridge.steps.alignment import align
 from brainbridge.store import open_store, write_store
+from brainbridge.store.rdms import rdms_dataset
 
 SPEARMAN = "rsa-rdm=correlation-compare=spearman"
 

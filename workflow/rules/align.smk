@@ -38,8 +38,8 @@ rule align:
     log:
         f"{OUT}/logs/align/{{dataset}}__{{model}}.log",
     shell:
-        ENV + RUN + " align -i brain={input.brain} -i activations={input.activations}"
-        " -o store={output.store} -o table={output.table} -p {params.cfg} -t {threads} 2> {log}"
+        ENV + RUN + " align -i brain={input.brain:q} -i activations={input.activations:q}"
+        " -o store={output.store:q} -o table={output.table:q} -p {params.cfg} -t {threads} 2> {log:q}"
 
 
 rule align_group:
@@ -68,5 +68,5 @@ rule align_group:
     log:
         f"{OUT}/logs/align/group__{{group}}__{{model}}.log",
     shell:
-        ENV + RUN + " align-group {params.inputs} -o store={output.store} -o table={output.table}"
-        " -p {params.cfg} 2> {log}"
+        ENV + RUN + " align-group {params.inputs} -o store={output.store:q} -o table={output.table:q}"
+        " -p {params.cfg} 2> {log:q}"
