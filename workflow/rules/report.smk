@@ -30,7 +30,7 @@ rule report:
         encoding=expand(f"{OUT}/encoding/{{pair}}.zarr", pair=ENC_PAIRS),
         alignment=expand(f"{OUT}/alignment/{{pair}}.zarr", pair=PAIRS),
         encoding_tables=expand(f"{OUT}/encoding/{{pair}}.tsv", pair=ENC_PAIRS),
-        alignment_tables=expand(f"{OUT}/alignment/{{pair}}.tsv", pair=PAIRS),
+        alignment_tables=expand(f"{OUT}/alignment/{{pair}}.tsv", pair=PAIRS + GROUP_PAIRS),
         extra=[f"{SIM}/truth.json", f"{OUT}/tables/recovery.tsv"] if SIMULATED else [],
         qc=expand(f"{OUT}/brain/{{dataset}}.qc.json", dataset=MEEG_REAL),
         decoding=decoding_stores(),  # decode_models.smk

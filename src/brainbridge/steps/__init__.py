@@ -40,6 +40,7 @@ STEPS: dict[str, Step] = {
     "decoding-report": decoding.decoding_report,
     "encode": encoding.encode,
     "align": alignment.align,
+    "align-group": alignment.align_group,
     "recover": recovery.recover,
     "report": reporting.report,
 }

@@ -175,6 +175,8 @@ KINDS: dict[str, StoreKind] = {
             coords={
                 n.REGION: CoordSpec((n.REGION,), "UO", unique=True),
                 n.REPLICATE: CoordSpec((n.REPLICATE,), "UO", unique=True),
+                n.SUBJECT: CoordSpec((n.REPLICATE,), "UO", required=False),
+                n.SESSION: CoordSpec((n.REPLICATE,), "UO", required=False),
                 n.STIMULUS: CoordSpec((n.STIMULUS,), "UO", unique=True),
                 n.STIMULUS2: CoordSpec((n.STIMULUS2,), "UO", unique=True),
             },

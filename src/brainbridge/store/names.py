@@ -13,6 +13,8 @@ METRIC = "metric"
 TARGET = "target"
 SPACE = "space"
 REPLICATE = "replicate"  # independent estimates of one RDM (subjects, sessions, runs)
+SUBJECT = "subject"  # replicate -> subject: replicates of one subject form a group
+SESSION = "session"  # replicate -> session (or run) within its subject
 STIMULUS2 = "stimulus2"  # the column dim of an RDM (same ids as `stimulus`)
 
 # coords
