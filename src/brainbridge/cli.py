@@ -67,6 +67,20 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_provenance(args: argparse.Namespace) -> int:
+    """The chain of inputs of a store back to the raw files, each checked against its checksum."""
+    from brainbridge.store import StoreError
+    from brainbridge.store.lineage import format_lineage, lineage
+
+    try:
+        node = lineage(args.store)
+    except StoreError as err:
+        print(err, file=sys.stderr)
+        return 1
+    print("\n".join(format_lineage(node)))
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from brainbridge.steps import STEPS
 
@@ -155,6 +169,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="dims, coords, attrs and provenance of a store")
     p.add_argument("store", type=Path)
     p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser(
+        "provenance", help="the chain of inputs of a store back to the raw files, checked"
+    )
+    p.add_argument("store", type=Path)
+    p.set_defaults(func=cmd_provenance)
 
     p = sub.add_parser("layers", help="list the module (layer) names of a model")
     p.add_argument("model", help="a config YAML, or SOURCE:CHECKPOINT (e.g. cifar-resnet:w.th)")

@@ -12,6 +12,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from brainbridge.atomic import write_text
 from brainbridge.report.html import Section, figure_html, table_html
 
 
@@ -39,12 +40,7 @@ def drop_summary(drop_log: tuple) -> dict:
 
 
 def write_qc(record: dict, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(record, indent=1, sort_keys=True, default=str), encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write_text(json.dumps(record, indent=1, sort_keys=True, default=str), path)
 
 
 def psd_png(run: dict, title: str) -> bytes:
