@@ -35,3 +35,24 @@ rule all:
     input:
         final_targets(),
     default_target: True
+
+
+# One workflow at a time per output_dir (a lock file with the PID and host; a lock left by a
+# killed run is taken over). It also stands in for Snakemake's own lock, which the default
+# profile turns off: that one survives a kill and would need `--unlock` by hand.
+onstart:
+    from brainbridge.lock import acquire
+
+    acquire(OUT)
+
+
+onsuccess:
+    from brainbridge.lock import release
+
+    release(OUT)
+
+
+onerror:
+    from brainbridge.lock import release
+
+    release(OUT)

@@ -172,3 +172,22 @@ def test_provenance_prints_the_chain_back_to_the_raw_files(tmp_path, capsys, mon
     assert out[2].strip().startswith("raw:") and "[changed since it was read]" in out[2]
     meta = json.loads((top / "zarr.json").read_text())
     assert meta["attributes"]["provenance"]["inputs"]["brain"]["path"] == str(brain)
+
+
+def test_one_output_dir_has_one_workflow_and_a_killed_owner_is_taken_over(tmp_path):
+    from brainbridge.lock import LockedError, acquire, lock_path, release
+
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        acquire(tmp_path, pid=sleeper.pid)  # a running workflow holds it
+        with pytest.raises(LockedError, match=f"pid {sleeper.pid} on .*wait until it finishes"):
+            acquire(tmp_path)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert acquire(tmp_path) == lock_path(tmp_path)  # its owner is gone: taken over
+    assert json.loads(lock_path(tmp_path).read_text())["pid"] == os.getpid()
+    release(tmp_path, pid=sleeper.pid)  # not the owner: kept
+    assert lock_path(tmp_path).exists()
+    release(tmp_path)
+    assert not lock_path(tmp_path).exists()
