@@ -21,6 +21,8 @@ from brainbridge.store.contract import StoreError
 
 ALGORITHM = "sha256"
 _BLOCK = 1 << 20
+# files that tools other than Zarr put in a store folder: Snakemake's marker of directory outputs
+FOREIGN = frozenset({".snakemake_timestamp"})
 
 
 def _root_metadata(path: Path) -> dict:
@@ -41,6 +43,7 @@ def _tree_digest(root: Path, entry: Path) -> str:
     """SHA-256 over every file under ``entry`` (relative path, size and bytes, sorted)."""
     digest = hashlib.sha256()
     files = [entry] if entry.is_file() else sorted(p for p in entry.rglob("*") if p.is_file())
+    files = [p for p in files if p.name not in FOREIGN]
     for file in files:
         digest.update(file.relative_to(root).as_posix().encode() + b"\0")
         digest.update(str(file.stat().st_size).encode() + b"\0")
@@ -56,7 +59,7 @@ def compute(path: str | os.PathLike) -> dict:
     arrays = {
         entry.name: _tree_digest(path, entry)
         for entry in sorted(path.iterdir())
-        if entry.name != "zarr.json"
+        if entry.name != "zarr.json" and entry.name not in FOREIGN
     }
     return {
         "algorithm": ALGORITHM,
