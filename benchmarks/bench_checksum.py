@@ -51,16 +51,19 @@ def main() -> None:
     root = Path(tempfile.mkdtemp())
     seal = store_io.checksum.seal
     times: dict[str, list[float]] = {k: [] for k in ("write", "write+seal", "open", "open+verify")}
+    store = root / "a.zarr"
+
+    def write() -> None:
+        write_store(ds, store, kind="activations")
+
     try:
         for _ in range(args.repeat):
             store_io.checksum.seal = lambda path: None
-            times["write"].append(timed(lambda: write_store(ds, root / "a.zarr", kind="activations")))
+            times["write"].append(timed(write))
             store_io.checksum.seal = seal
-            times["write+seal"].append(
-                timed(lambda: write_store(ds, root / "a.zarr", kind="activations"))
-            )
-            times["open"].append(timed(lambda: open_store(root / "a.zarr", load=True, verify=False)))
-            times["open+verify"].append(timed(lambda: open_store(root / "a.zarr", load=True)))
+            times["write+seal"].append(timed(write))
+            times["open"].append(timed(lambda: open_store(store, load=True, verify=False)))
+            times["open+verify"].append(timed(lambda: open_store(store, load=True)))
         size = sum(p.stat().st_size for p in (root / "a.zarr").rglob("*") if p.is_file())
         hashing = min(timed(lambda: compute(root / "a.zarr")) for _ in range(args.repeat))
     finally:
