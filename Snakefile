@@ -4,8 +4,10 @@
 from snakemake.utils import min_version, validate
 
 from brainbridge.config import check_config
+from brainbridge.scheduling import keep_cores_within_limit
 
 min_version("9.0")
+keep_cores_within_limit()  # never more threads at once than --cores (brainbridge.scheduling)
 
 
 # The embedded default, unless a config file was given (`--configfile`): config files are

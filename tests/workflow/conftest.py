@@ -57,5 +57,6 @@ def quick_run(root: Path, tmp_path_factory) -> Path:
     check the results, the reproducibility and the resumption after kills)."""
     workdir = quick_workdir(root, tmp_path_factory.mktemp("quick"))
     result = run_snakemake(root, workdir)
+    (workdir / "snakemake.log").write_text(result.stdout + result.stderr)  # the job log
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
     return workdir / "results-quick"

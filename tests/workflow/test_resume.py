@@ -133,3 +133,34 @@ def test_a_second_workflow_on_one_output_dir_is_refused(root, tmp_path):
     assert result.returncode != 0
     assert f"is in use by another workflow (pid {sleeper.pid}" in result.stderr + result.stdout
     assert sorted(p.name for p in (workdir / "results-quick").iterdir()) == [".brainbridge.lock"]
+
+
+def peak_threads(log: str) -> tuple[int, list[str]]:
+    """The most threads that jobs running at once held, from Snakemake's job log: each job
+    starts with a ``rule NAME:`` block (``jobid``, ``threads`` when above 1) and ends with
+    ``Finished jobid: N``."""
+    running: dict[int, tuple[str, int]] = {}
+    peak: tuple[int, list[str]] = (0, [])
+    job: dict | None = None
+    for line in [*log.splitlines(), ""]:
+        if match := re.match(r"^(?:local)?rule (\S+):$", line):
+            job = {"rule": match.group(1), "threads": 1}
+        elif job is not None and (match := re.match(r"^\s+(jobid|threads): (\d+)$", line)):
+            job[match.group(1)] = int(match.group(2))
+        elif job is not None and not line.startswith(" "):  # end of the block: it started
+            running[job["jobid"]] = (job["rule"], job["threads"])
+            job = None
+            held = sum(threads for _, threads in running.values())
+            if held > peak[0]:
+                peak = (held, [f"{rule} ({threads})" for rule, threads in running.values()])
+        if match := re.match(r"^Finished jobid: (\d+)", line):
+            running.pop(int(match.group(1)), None)
+    return peak
+
+
+def test_jobs_never_hold_more_threads_than_cores(quick_run):
+    """Snakemake 9.15 let single ready jobs inflate its pool of cores (brainbridge.scheduling)."""
+    log = (quick_run.parent / "snakemake.log").read_text()
+    assert "Provided cores: 2" in log and "threads: 2" in log
+    held, jobs = peak_threads(log)
+    assert held == 2, f"{held} threads at once on 2 cores: {jobs}"
