@@ -24,11 +24,11 @@ from conftest import quick_workdir, snakemake_command
 
 pytestmark = pytest.mark.workflow
 
-# (stage, the step command its jobs run)
+# (stage, the step command its jobs run, the folder of output_dir they write to)
 STAGES = [
-    ("extraction", re.compile(r" run extract\b")),
-    ("ingestion", re.compile(r" run ingest-")),
-    ("alignment", re.compile(r" run align\b")),
+    ("extraction", re.compile(r" run extract\b"), "activations"),
+    ("ingestion", re.compile(r" run ingest-"), "brain"),
+    ("alignment", re.compile(r" run align\b"), "alignment"),
 ]
 FALLBACK_S = 10.0  # kill this long after a job of the stage started if it has written nothing
 EXCLUDED = re.compile(r"^(logs/|report\.html$|qc_report\.html$)")
@@ -64,11 +64,11 @@ def _temporaries(output_dir: Path) -> set[Path]:
     return set(output_dir.rglob(".tmp-*")) if output_dir.exists() else set()
 
 
-def kill_during(root: Path, workdir: Path, pattern: re.Pattern, log: Path) -> str:
-    """Run the workflow until a job matching ``pattern`` writes (or has run FALLBACK_S), then
-    SIGKILL Snakemake's process group; return when the kill happened."""
-    output_dir = workdir / "results-quick"
-    before = _temporaries(output_dir)
+def kill_during(root: Path, workdir: Path, pattern: re.Pattern, folder: str, log: Path) -> str:
+    """Run the workflow until a job matching ``pattern`` writes into ``folder`` (or has run
+    FALLBACK_S), then SIGKILL Snakemake's process group; return when the kill happened."""
+    written = workdir / "results-quick" / folder
+    before = _temporaries(written)
     with open(log, "ab") as out:
         proc = subprocess.Popen(
             snakemake_command(root, workdir),
@@ -82,7 +82,7 @@ def kill_during(root: Path, workdir: Path, pattern: re.Pattern, log: Path) -> st
             if started is None and _stage_running(proc.pid, pattern):
                 started = time.monotonic()
             if started is not None:
-                writing = _temporaries(output_dir) - before
+                writing = _temporaries(written) - before
                 if writing or time.monotonic() - started > FALLBACK_S:
                     os.killpg(proc.pid, signal.SIGKILL)
                     proc.wait()
@@ -101,7 +101,7 @@ def kill_during(root: Path, workdir: Path, pattern: re.Pattern, log: Path) -> st
 def test_killed_three_times_and_resumed_gives_the_uninterrupted_files(root, tmp_path, quick_run):
     workdir = quick_workdir(root, tmp_path / "resumed")
     log = tmp_path / "snakemake.log"
-    when = {stage: kill_during(root, workdir, pattern, log) for stage, pattern in STAGES}
+    when = {stage: kill_during(root, workdir, *how, log) for stage, *how in STAGES}
     print("killed:", when)
     output_dir = workdir / "results-quick"
     result = subprocess.run(
