@@ -30,7 +30,7 @@ STAGES = [
     ("ingestion", re.compile(r" run ingest-"), "brain"),
     ("alignment", re.compile(r" run align\b"), "alignment"),
 ]
-FALLBACK_S = 10.0  # kill this long after a job of the stage started if it has written nothing
+FALLBACK_S = 30.0  # kill this long after a job of the stage started if it has written nothing
 EXCLUDED = re.compile(r"^(logs/|report\.html$|qc_report\.html$)")
 
 
