@@ -50,7 +50,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     except StoreError as err:
         print(err, file=sys.stderr)
         return 1
-    attrs = {k: v for k, v in ds.attrs.items() if k != "provenance"}
+    attrs = {k: v for k, v in ds.attrs.items() if k not in ("provenance", "checksum")}
     print(f"store: {args.store}\nkind: {ds.attrs.get('kind')}")
     print("dims: " + ", ".join(f"{d}={s}" for d, s in ds.sizes.items()))
     print("variables:")
@@ -62,6 +62,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         preview = ", ".join(map(str, values[:4])) + (" ..." if values.size > 4 else "")
         print(f"  {name}: {coord.dims} [{preview}]")
     print("attrs: " + json.dumps(attrs, default=str))
+    print(f"checksum: verified ({len(ds.attrs['checksum']['arrays'])} arrays and the metadata)")
     if "provenance" in ds.attrs:
         print("provenance: " + json.dumps(ds.attrs["provenance"], indent=2, default=str))
     return 0

@@ -31,12 +31,14 @@ def _written(tmp_path: Path, name: str = "e.zarr") -> Path:
     return write_store(epochs(), tmp_path / name, kind="epochs", provenance=prov)
 
 
-def test_a_written_store_carries_a_checksum_that_verifies(tmp_path):
+def test_a_written_store_carries_a_checksum_that_verifies(tmp_path, capsys):
     path = _written(tmp_path)
     (path / ".snakemake_timestamp").touch()  # Snakemake marks directory outputs so
     record = verify(path)
     assert set(record["arrays"]) >= {"data", "stimulus", "channel"}
     assert open_store(path, "epochs").attrs["checksum"] == record
+    assert cli_main(["info", str(path)]) == 0
+    assert "checksum: verified" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from brainbridge.store import names as n
+from brainbridge.store.checksum import verify
 from brainbridge.store.contract import StoreError
 from brainbridge.store.provenance import checksum
 
@@ -37,8 +38,6 @@ def _store_provenance(path: Path) -> dict | None:
 
 
 def _node(key: str, path: Path, recorded: str | None, seen: set[Path]) -> Node:
-    from brainbridge.store.checksum import verify
-
     if not path.exists():
         return Node(key, str(path), recorded, "missing")
     status = "ok"
