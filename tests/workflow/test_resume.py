@@ -25,10 +25,11 @@ from conftest import quick_workdir, snakemake_command
 pytestmark = pytest.mark.workflow
 
 # (stage, the step command its jobs run, the folder of output_dir they write to)
+STEP = r" -m brainbridge run (?:--\S+ \S+ )*"  # `brainbridge run [--option value ...] STEP`
 STAGES = [
-    ("extraction", re.compile(r" run extract\b"), "activations"),
-    ("ingestion", re.compile(r" run ingest-"), "brain"),
-    ("alignment", re.compile(r" run align\b"), "alignment"),
+    ("extraction", re.compile(STEP + r"extract\b"), "activations"),
+    ("ingestion", re.compile(STEP + r"ingest-"), "brain"),
+    ("alignment", re.compile(STEP + r"align\b"), "alignment"),
 ]
 FALLBACK_S = 30.0  # kill this long after a job of the stage started if it has written nothing
 EXCLUDED = re.compile(r"^(logs/|report\.html$|qc_report\.html$)")
