@@ -50,7 +50,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     except StoreError as err:
         print(err, file=sys.stderr)
         return 1
-    attrs = {k: v for k, v in ds.attrs.items() if k != "provenance"}
+    attrs = {k: v for k, v in ds.attrs.items() if k not in ("provenance", "checksum")}
     print(f"store: {args.store}\nkind: {ds.attrs.get('kind')}")
     print("dims: " + ", ".join(f"{d}={s}" for d, s in ds.sizes.items()))
     print("variables:")
@@ -62,8 +62,23 @@ def cmd_info(args: argparse.Namespace) -> int:
         preview = ", ".join(map(str, values[:4])) + (" ..." if values.size > 4 else "")
         print(f"  {name}: {coord.dims} [{preview}]")
     print("attrs: " + json.dumps(attrs, default=str))
+    print(f"checksum: verified ({len(ds.attrs['checksum']['arrays'])} arrays and the metadata)")
     if "provenance" in ds.attrs:
         print("provenance: " + json.dumps(ds.attrs["provenance"], indent=2, default=str))
+    return 0
+
+
+def cmd_provenance(args: argparse.Namespace) -> int:
+    """The chain of inputs of a store back to the raw files, each checked against its checksum."""
+    from brainbridge.store import StoreError
+    from brainbridge.store.lineage import format_lineage, lineage
+
+    try:
+        node = lineage(args.store)
+    except StoreError as err:
+        print(err, file=sys.stderr)
+        return 1
+    print("\n".join(format_lineage(node)))
     return 0
 
 
@@ -165,6 +180,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="dims, coords, attrs and provenance of a store")
     p.add_argument("store", type=Path)
     p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser(
+        "provenance", help="the chain of inputs of a store back to the raw files, checked"
+    )
+    p.add_argument("store", type=Path)
+    p.set_defaults(func=cmd_provenance)
 
     p = sub.add_parser("layers", help="list the module (layer) names of a model")
     p.add_argument("model", help="a config YAML, or SOURCE:CHECKPOINT (e.g. cifar-resnet:w.th)")

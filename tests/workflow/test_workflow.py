@@ -70,15 +70,8 @@ def test_config_overrides_apply_to_the_default(root, tmp_path, snakemake):
 
 
 @pytest.fixture(scope="module")
-def demo(root, tmp_path_factory, snakemake) -> Path:
-    workdir = _workdir(
-        root,
-        tmp_path_factory.mktemp("demo"),
-        root / "config" / "examples" / "simulation-quick.yaml",
-    )
-    result = snakemake(workdir)
-    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
-    return workdir / "results-quick"
+def demo(quick_run) -> Path:
+    return quick_run  # the quick config run once per session (tests/workflow/conftest.py)
 
 
 def test_planted_truth_is_recovered(demo):
