@@ -12,7 +12,9 @@ import pytest
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 
 
-def run_snakemake(root: Path, workdir: Path, *args: str) -> subprocess.CompletedProcess:
+def run_snakemake(
+    root: Path, workdir: Path, *args: str, env: dict | None = None
+) -> subprocess.CompletedProcess:
     """``snakemake`` with the default profile and 2 cores in ``workdir``; output captured."""
     return subprocess.run(
         [
@@ -30,10 +32,11 @@ def run_snakemake(root: Path, workdir: Path, *args: str) -> subprocess.Completed
         capture_output=True,
         text=True,
         timeout=1800,
+        env=env,
     )
 
 
 @pytest.fixture(scope="session")
 def snakemake(root: Path) -> Callable[..., subprocess.CompletedProcess]:
     """``snakemake(workdir, *args)``: the project's workflow run in ``workdir``."""
-    return lambda workdir, *args: run_snakemake(root, workdir, *args)
+    return lambda workdir, *args, env=None: run_snakemake(root, workdir, *args, env=env)
