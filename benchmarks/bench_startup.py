@@ -7,7 +7,13 @@ in fresh interpreters (best of ``--repeat``):
 - ``python -c pass`` (the floor: the interpreter alone),
 - ``python -m brainbridge --help``,
 - ``python -m brainbridge run STEP --help`` for every registered step (the command line parsed,
-  the step's module imported and its contract printed; the step itself does not run).
+  the step's module imported and its contract printed; the step itself does not run),
+- every module the step imports (:func:`brainbridge.code_version.step_dependencies`, which
+  includes the imports inside the step's function), imported in one fresh interpreter: the
+  step's whole start-up before it reads its first input.
+
+Run it with ``PYTHONPATH`` at an older checkout's ``src`` to compare (the last column is then
+skipped when that checkout has no ``code_version``).
 
 Run: ``python benchmarks/bench_startup.py`` (about a minute). Threads are limited to one.
 """
@@ -43,9 +49,23 @@ def main() -> None:
     print(f"{'python -c pass':<40} {floor:6.2f} s")
     help_time = timed([*py, "-m", "brainbridge", "--help"], args.repeat)
     print(f"{'brainbridge --help':<40} {help_time:6.2f} s")
+    try:
+        import brainbridge.code_version  # noqa: F401
+    except ImportError:
+        has_deps = False
+    else:
+        has_deps = True
+    print(f"{'step':<20} {'run STEP --help':>16} {'all its imports':>16}")
     for step in args.steps:
         seconds = timed([*py, "-m", "brainbridge", "run", step, "--help"], args.repeat)
-        print(f"{'brainbridge run ' + step + ' --help':<40} {seconds:6.2f} s")
+        deps = "n/a"
+        if has_deps:
+            code = (
+                "import importlib; from brainbridge.code_version import step_dependencies as d; "
+                f"[importlib.import_module(m) for m in sorted(d({step!r}))]"
+            )
+            deps = f"{timed([*py, '-c', code], args.repeat):6.2f} s"
+        print(f"{step:<20} {seconds:14.2f} s {deps:>16}")
 
 
 if __name__ == "__main__":

@@ -228,10 +228,16 @@ def test_a_slurm_run_equals_the_local_run(root, demo, tmp_path):
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-5000:]
-    job_ids = set(re.findall(r"SLURM jobid (\d+)", output))
-    assert job_ids, output[-3000:]
-    logs = {p.stem for p in (workdir / ".snakemake" / "slurm_logs").rglob("*.log")}
-    assert job_ids <= logs  # one SLURM log per submitted job, named by its job id
+    submitted = re.findall(r"submitted with SLURM jobid (\d+) \(log: (\S+)\)", output)
+    assert submitted, output[-3000:]
+    run_log = "".join(p.read_text() for p in (workdir / ".snakemake" / "log").glob("*.log"))
+    assert all(f"SLURM jobid {job_id} " in run_log for job_id, _ in submitted)
+    logs = " ".join(log for _, log in submitted)  # rule_NAME/ID.log or group_NAME_RULES/ID.log
+    for rule in ("simulate_stimuli", "train_network", "extract", "simulate_eeg", "simulate_fmri"):
+        assert rule in logs
+    for rule in ("ingest_eeg", "ingest_fmri", "encode", "align", "recover", "report"):
+        assert rule in logs
+    assert len(submitted) < 16  # the 16 jobs, grouped into fewer submissions
     slurm = workdir / "results-quick"
     for table in ("recovery.tsv", "alignment.tsv", "encoding.tsv"):
         pd.testing.assert_frame_equal(
