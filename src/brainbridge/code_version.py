@@ -85,6 +85,11 @@ def _imported(module: str, nodes: list[ast.AST]) -> set[str]:
 
 
 @functools.cache
+def _module_imports(module: str) -> frozenset[str]:
+    return frozenset(_imported(module, [_tree(module)]))
+
+
+@functools.cache
 def dependencies(module: str) -> frozenset[str]:
     """``module`` and every brainbridge module it imports, transitively."""
     seen: set[str] = set()
@@ -94,7 +99,7 @@ def dependencies(module: str) -> frozenset[str]:
         if current in seen:
             continue
         seen.add(current)
-        todo.extend(_imported(current, [_tree(current)]) - seen)
+        todo.extend(_module_imports(current) - seen)
     return frozenset(seen)
 
 

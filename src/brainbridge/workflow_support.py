@@ -107,6 +107,14 @@ def planted_layers(config: dict, modality: str) -> list[str]:
 # ---------------------------------------------------------------- M/EEG ingestion
 
 
+def eeg_inputs(config: dict, dataset: str, sim_dir: str) -> dict:
+    """The raw file and event table of a simulated M/EEG dataset."""
+    source = config["datasets"][dataset]["source"]
+    if source == "simulation":
+        return {"raw": f"{sim_dir}/eeg/sim_raw.fif", "events": f"{sim_dir}/eeg/sim_events.tsv"}
+    raise ValueError(f"dataset {dataset}: unsupported source {source!r}")
+
+
 def meeg_files(config: dict, dataset: str) -> list[str]:
     """The recording files of a real M/EEG dataset (found in BIDS when the source is BIDS)."""
     ds = dataset_config(config, dataset)

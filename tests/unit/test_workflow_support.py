@@ -9,6 +9,7 @@ import pytest
 from brainbridge.config import ConfigError
 from brainbridge.workflow_support import (
     dataset_config,
+    eeg_inputs,
     expand_paths,
     fmri_inputs,
     merge_truth,
@@ -92,3 +93,13 @@ def test_planted_layers_and_merged_truth(tmp_path) -> None:
     merge_truth([tmp_path / "e.json", tmp_path / "f.json"], str(tmp_path / "t.json"))
     merged = json.loads((tmp_path / "t.json").read_text())
     assert merged == {"seed": 0, "eeg": {"dataset": "e"}, "fmri": {"dataset": "f"}}
+
+
+def test_simulated_eeg_inputs() -> None:
+    config = {"datasets": {"s": {"source": "simulation"}, "r": {"source": "raw"}}}
+    assert eeg_inputs(config, "s", "sim") == {
+        "raw": "sim/eeg/sim_raw.fif",
+        "events": "sim/eeg/sim_events.tsv",
+    }
+    with pytest.raises(ValueError, match="dataset r: unsupported source 'raw'"):
+        eeg_inputs(config, "r", "sim")

@@ -6,15 +6,9 @@ MEEG_REAL = [
 ]
 
 
-def eeg_inputs(w):
-    if config["datasets"][w.dataset]["source"] == "simulation":
-        return {"raw": f"{SIM}/eeg/sim_raw.fif", "events": f"{SIM}/eeg/sim_events.tsv"}
-    raise ValueError(f"dataset {w.dataset}: unsupported source {config['datasets'][w.dataset]['source']!r}")
-
-
 rule ingest_eeg:
     input:
-        unpack(eeg_inputs),
+        unpack(lambda w: ws.eeg_inputs(config, w.dataset, SIM)),
     output:
         store=directory(f"{OUT}/brain/{{dataset}}.zarr"),
     wildcard_constraints:
