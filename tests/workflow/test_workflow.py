@@ -250,3 +250,20 @@ def test_a_slurm_run_equals_the_local_run(root, demo, tmp_path):
         xr.testing.assert_equal(
             open_store(slurm / store, load=True), open_store(demo / store, load=True)
         )
+
+
+def test_training_rules_ask_for_the_configured_gpus(root, tmp_path, snakemake):
+    quick = root / "config" / "examples" / "simulation-quick.yaml"
+    config = yaml.safe_load(quick.read_text())
+    config["resources"] = {"gpu": 1}
+    path = tmp_path / "gpu.yaml"
+    path.write_text(yaml.safe_dump(config))
+    result = snakemake(_workdir(root, tmp_path / "w", path), "-n")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+    def resources(rule: str) -> str:
+        block = result.stdout.split(f"rule {rule}:\n", 1)[1].split("\n\n", 1)[0]
+        return next(line for line in block.splitlines() if "resources:" in line)
+
+    assert "gpu=1" in resources("train_network")
+    assert "gpu" not in resources("extract") and "gpu" not in resources("align")
