@@ -20,7 +20,7 @@ rule simulate_stimuli:
     log:
         f"{OUT}/logs/simulate_stimuli.log",
     shell:
-        ENV + RUN + " simulate-stimuli -o manifest={output.manifest} -p {params.cfg} 2> {log}"
+        ENV + RUN + " simulate-stimuli -o manifest={output.manifest:q} -p {params.cfg} 2> {log:q}"
 
 
 rule train_network:
@@ -45,8 +45,8 @@ rule train_network:
     log:
         f"{OUT}/logs/train_network.log",
     shell:
-        ENV + RUN + " train-network -i manifest={input.manifest}"
-        " -o weights={output.weights} -p {params.cfg} -t {threads} 2> {log}"
+        ENV + RUN + " train-network -i manifest={input.manifest:q}"
+        " -o weights={output.weights:q} -p {params.cfg} -t {threads} 2> {log:q}"
 
 
 rule simulation_activations:
@@ -78,8 +78,8 @@ rule simulation_activations:
     log:
         f"{OUT}/logs/simulate/{{modality}}_activations.log",
     shell:
-        ENV + RUN + " extract -i manifest={input.manifest} {params.weights}"
-        " -o store={output.store} -p {params.cfg} -t {threads} 2> {log}"
+        ENV + RUN + " extract -i manifest={input.manifest:q} {params.weights}"
+        " -o store={output.store:q} -p {params.cfg} -t {threads} 2> {log:q}"
 
 
 rule simulate_eeg:
@@ -102,9 +102,9 @@ rule simulate_eeg:
     log:
         f"{OUT}/logs/simulate/eeg.log",
     shell:
-        ENV + RUN + " simulate-eeg -i activations={input.activations} -i manifest={input.manifest}"
-        " -o eeg_raw={output.eeg_raw} -o eeg_events={output.eeg_events} -o truth={output.truth}"
-        " -p {params.cfg} 2> {log}"
+        ENV + RUN + " simulate-eeg -i activations={input.activations:q} -i manifest={input.manifest:q}"
+        " -o eeg_raw={output.eeg_raw:q} -o eeg_events={output.eeg_events:q} -o truth={output.truth:q}"
+        " -p {params.cfg} 2> {log:q}"
 
 
 rule simulate_fmri:
@@ -134,8 +134,8 @@ rule simulate_fmri:
     log:
         f"{OUT}/logs/simulate/fmri.log",
     shell:
-        ENV + RUN + " simulate-fmri -i activations={input.activations} -i manifest={input.manifest}"
-        " {params.outputs} -p {params.cfg} 2> {log}"
+        ENV + RUN + " simulate-fmri -i activations={input.activations:q} -i manifest={input.manifest:q}"
+        " {params.outputs} -p {params.cfg} 2> {log:q}"
 
 
 rule simulation_truth:

@@ -53,8 +53,8 @@ def ingest_recording(inputs: dict, outputs: dict, params: dict) -> None:
 )
 def qc_report(inputs: dict, outputs: dict, params: dict) -> None:
     """An HTML report of the QC records (for configs that only ingest brain data)."""
-    from brainbridge.ingest.meeg.qc import qc_section, read_qc_records
     from brainbridge.report.html import build_report
+    from brainbridge.report.qc import qc_section, read_qc_records
 
     records = read_qc_records(as_list(inputs.get("qc")))
     build_report(
