@@ -31,9 +31,10 @@ rule report:
         encoding=expand(f"{OUT}/encoding/{{pair}}.zarr", pair=ENC_PAIRS),
         alignment=expand(f"{OUT}/alignment/{{pair}}.zarr", pair=PAIRS),
         encoding_tables=expand(f"{OUT}/encoding/{{pair}}.tsv", pair=ENC_PAIRS),
-        alignment_tables=expand(f"{OUT}/alignment/{{pair}}.tsv", pair=PAIRS),
+        alignment_tables=expand(f"{OUT}/alignment/{{pair}}.tsv", pair=PAIRS + GROUP_PAIRS),
         extra=[f"{SIM}/truth.json", f"{OUT}/tables/recovery.tsv"] if SIMULATED else [],
         qc=expand(f"{OUT}/brain/{{dataset}}.qc.json", dataset=MEEG_REAL),
+        decoding=decoding_stores(),  # decode_models.smk
     output:
         html=f"{OUT}/report.html",
         alignment_table=f"{OUT}/tables/alignment.tsv",
@@ -46,6 +47,7 @@ rule report:
             encoding_tables=list(input.encoding_tables),
             alignment_tables=list(input.alignment_tables),
             qc=list(input.qc),
+            decoding=list(input.decoding),
             **({"truth": input.extra[0], "recovery": input.extra[1]} if SIMULATED else {}),
         ),
         encoding_table=lambda w, output: f"-o encoding_table={shlex.quote(output.encoding_table)}" if ENC_PAIRS else "",
