@@ -29,17 +29,23 @@ def snakemake_command(root: Path, workdir: Path, *args: str) -> list[str]:
     ]
 
 
-def run_snakemake(root: Path, workdir: Path, *args: str) -> subprocess.CompletedProcess:
+def run_snakemake(
+    root: Path, workdir: Path, *args: str, env: dict | None = None
+) -> subprocess.CompletedProcess:
     """``snakemake`` with the default profile and 2 cores in ``workdir``; output captured."""
     return subprocess.run(
-        snakemake_command(root, workdir, *args), capture_output=True, text=True, timeout=1800
+        snakemake_command(root, workdir, *args),
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        env=env,
     )
 
 
 @pytest.fixture(scope="session")
 def snakemake(root: Path) -> Callable[..., subprocess.CompletedProcess]:
     """``snakemake(workdir, *args)``: the project's workflow run in ``workdir``."""
-    return lambda workdir, *args: run_snakemake(root, workdir, *args)
+    return lambda workdir, *args, env=None: run_snakemake(root, workdir, *args, env=env)
 
 
 def quick_workdir(root: Path, workdir: Path) -> Path:

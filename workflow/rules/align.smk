@@ -31,6 +31,9 @@ rule align:
                 "seed": config["seed"],
             }
         ),
+        code=code_version("align"),
+    group:
+        "pairs"
     threads: 1
     resources:
         mem_mb=6000,
