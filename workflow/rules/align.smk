@@ -64,6 +64,7 @@ rule align_group:
             }
         ),
         inputs=lambda w, input: input_args(alignment=list(input.alignment)),
+        code=code_version("align-group"),
     threads: 1
     resources:
         mem_mb=2000,

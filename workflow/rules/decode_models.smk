@@ -7,7 +7,9 @@ DECODING = config.get("decoding", {})
 DECODERS = DECODING.get("decoders", ["ridge"])
 IDENTIFIED = [d for d in DATASETS if "identify" in config["datasets"][d]]
 GENERALIZED = [d for d in DATASETS if "generalize" in config["datasets"][d]]
-GROUPS = sorted({config["datasets"][d]["generalize"].get("group") for d in GENERALIZED} - {None})
+TIMEGEN_GROUPS = sorted(
+    {config["datasets"][d]["generalize"].get("group") for d in GENERALIZED} - {None}
+)
 
 
 def layer_slug(pattern):
@@ -47,7 +49,7 @@ def decoding_stores():
 
 def timegen_stores():
     return [f"{OUT}/timegen/{d}.zarr" for d in GENERALIZED] + [
-        f"{OUT}/timegen/group-{g}.zarr" for g in GROUPS if len(group_members(g)) > 1
+        f"{OUT}/timegen/group-{g}.zarr" for g in TIMEGEN_GROUPS if len(group_members(g)) > 1
     ]
 
 
@@ -86,11 +88,14 @@ rule decode_identity:
         checkpoint=lambda w, output: (
             f"-o checkpoint={shlex.quote(output.checkpoint)}" if "contrastive" in DECODERS else ""
         ),
+        code=code_version("decode-identity"),
+    group:
+        "pairs"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=60,
-        gpu=1 if "contrastive" in DECODERS else 0,
+        **(TRAINING if "contrastive" in DECODERS else {}),
     log:
         f"{OUT}/logs/decode_identity/{{dataset}}__{{model}}__{{layer}}.log",
     shell:
@@ -116,11 +121,12 @@ rule identify_categories:
                 "seed": config["seed"],
             }
         ),
+        code=code_version("decode-identity"),
     threads: 1
     resources:
         mem_mb=4000,
         runtime=60,
-        gpu=1 if "contrastive" in DECODERS else 0,
+        **(TRAINING if "contrastive" in DECODERS else {}),
     log:
         f"{OUT}/logs/decode_identity/{{dataset}}__categories.log",
     shell:
@@ -135,6 +141,7 @@ rule decoding_table:
         table=f"{OUT}/tables/decoding.tsv",
     params:
         inputs=lambda w, input: input_args(tables=list(input.tables)),
+        code=code_version("concat-tables"),
     threads: 1
     resources:
         mem_mb=1000,
@@ -161,6 +168,7 @@ rule generalize:
                 "seed": config["seed"],
             }
         ),
+        code=code_version("generalize"),
     threads: 1
     resources:
         mem_mb=4000,
@@ -179,7 +187,7 @@ rule generalize_group:
         store=directory(f"{OUT}/timegen/group-{{group}}.zarr"),
         table=f"{OUT}/timegen/group-{{group}}.tsv",
     wildcard_constraints:
-        group=one_of(GROUPS),
+        group=one_of(TIMEGEN_GROUPS),
     params:
         cfg=lambda w: as_json(
             {
@@ -191,6 +199,7 @@ rule generalize_group:
             }
         ),
         inputs=lambda w, input: input_args(stores=list(input.stores)),
+        code=code_version("generalize-group"),
     threads: 1
     resources:
         mem_mb=2000,
@@ -213,6 +222,7 @@ rule decoding_report:
             decoding=list(input.decoding), timegen=list(input.timegen)
         ),
         cfg=as_json({"title": config.get("report", {}).get("title", "brainbridge") + " — decoding"}),
+        code=code_version("decoding-report"),
     threads: 1
     resources:
         mem_mb=2000,
