@@ -23,18 +23,11 @@ def test_the_command_line_imports_no_step_and_no_science() -> None:
     assert out.stdout.strip() == "[]"
 
 
-# Steps registered before contracts existed may lack one (then `run` checks nothing).
-UNDECLARED = {"decode-identity", "concat-tables", "generalize", "generalize-group"}
-UNDECLARED |= {"decoding-report", "align-group"}
-
-
 @pytest.mark.parametrize("step", sorted(STEPS))
 def test_every_step_resolves_and_declares_its_contract(step: str) -> None:
     fn = get_step(step)
     assert fn.__module__ == step_module(step)
     contract = contract_of(fn)
-    if step in UNDECLARED and contract is None:
-        pytest.skip(f"{step}: no contract declared yet")
     assert isinstance(contract, Contract)
     assert contract.outputs, f"{step} declares no outputs"
     assert f"step {step}:" in contract.describe(step)

@@ -299,6 +299,17 @@ def subject_effects(metric, rdms: RDMVectors, model, groups, cfg: dict, seed: in
     return np.array([effect[groups == g].mean() for g in sorted(set(groups.tolist()))])
 
 
+@declare(
+    inputs={"alignment": "alignment stores of the group's datasets (-i alignment+=PATH)"},
+    outputs={"store": "group alignment store", "table": "tidy group TSV"},
+    params={
+        "group": "group name",
+        "datasets": "alignment.groups.NAME (in the order of the inputs)",
+        "model": "model name",
+        "alignment": "alignment settings (n_flips, ci)",
+    },
+    optional_params={"seed": "random seed"},
+)
 def align_group(inputs: dict, outputs: dict, params: dict) -> None:
     """Alignment stores of the datasets of one group (one subject each) -> group store + table.
 

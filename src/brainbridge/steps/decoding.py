@@ -11,6 +11,7 @@ import xarray as xr
 
 from brainbridge.decode.identity import decode_identity
 from brainbridge.report.tables import ID_COLUMNS, _with_ids
+from brainbridge.steps.contract import declare
 from brainbridge.steps.units import write_result
 from brainbridge.store import names as n
 from brainbridge.store import open_store
@@ -67,6 +68,18 @@ def _category_features(brain: xr.Dataset, by: str) -> tuple[dict, np.ndarray]:
     return {"category": np.eye(len(labels))}, labels
 
 
+@declare(
+    inputs={"brain": "brain store (epochs or responses)"},
+    optional_inputs={"activations": "activations store (without it: categories of decoding.by)"},
+    outputs={"store": "decoding store", "table": "tidy decoding TSV"},
+    optional_outputs={"checkpoint": "safetensors of the best contrastive decoder"},
+    params={
+        "dataset": "dataset name",
+        "model": "model name (or 'categories')",
+        "decoding": "decoding settings",
+    },
+    optional_params={"layers": "layers to decode (default: all)", "seed": "random seed"},
+)
 def decode_layers(inputs: dict, outputs: dict, params: dict) -> None:
     """Ridge (and contrastive) identification of each layer from every window or region.
 
@@ -128,6 +141,10 @@ def decode_layers(inputs: dict, outputs: dict, params: dict) -> None:
         )
 
 
+@declare(
+    inputs={"tables": "tidy TSVs to concatenate (-i tables+=PATH, in order)"},
+    outputs={"table": "the concatenated TSV"},
+)
 def concat_tables(inputs: dict, outputs: dict, params: dict) -> None:
     """One tidy table from several (``inputs['tables']``), rows in input order."""
     from brainbridge.atomic import write_table
@@ -216,6 +233,12 @@ def _write_generalization(ds, inputs, outputs, params, step) -> None:
     write_table(tidy_generalization(ds), outputs["table"])
 
 
+@declare(
+    inputs={"brain": "epochs store"},
+    outputs={"store": "generalization store", "table": "tidy TSV of scores and clusters"},
+    params={"name": "dataset name", "generalize": "datasets.NAME.generalize"},
+    optional_params={"seed": "random seed"},
+)
 def generalize(inputs: dict, outputs: dict, params: dict) -> None:
     """Sliding + temporal-generalization decoding of a trial label, with cluster tests."""
     from brainbridge.decode.sliding import band_power
@@ -270,6 +293,12 @@ def generalize(inputs: dict, outputs: dict, params: dict) -> None:
     _write_generalization(ds, inputs, outputs, params, "generalize")
 
 
+@declare(
+    inputs={"stores": "generalization stores of the group's datasets (-i stores+=PATH)"},
+    outputs={"store": "group generalization store", "table": "tidy TSV"},
+    params={"name": "group name (group-NAME)"},
+    optional_params={"n_permutations": "sign-flip permutations", "seed": "random seed"},
+)
 def generalize_group(inputs: dict, outputs: dict, params: dict) -> None:
     """Group level: one-sample cluster tests over datasets of one design (same times)."""
     from brainbridge.decode.timegen import group_clusters
@@ -306,6 +335,14 @@ def generalize_group(inputs: dict, outputs: dict, params: dict) -> None:
     _write_generalization(ds, inputs, outputs, params, "generalize-group")
 
 
+@declare(
+    optional_inputs={
+        "decoding": "decoding stores (-i decoding+=PATH)",
+        "timegen": "generalization stores (-i timegen+=PATH)",
+    },
+    outputs={"html": "decoding report page"},
+    optional_params={"title": "page title"},
+)
 def decoding_report(inputs: dict, outputs: dict, params: dict) -> None:
     """A self-contained HTML page of the decoding and temporal-generalization results."""
     from brainbridge.report.decoding import decoding_section
