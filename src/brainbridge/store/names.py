@@ -14,6 +14,12 @@ TARGET = "target"
 SPACE = "space"
 REPLICATE = "replicate"  # independent estimates of one RDM (subjects, sessions, runs)
 STIMULUS2 = "stimulus2"  # the column dim of an RDM (same ids as `stimulus`)
+SEGMENT = "segment"  # a window of a continuous recording (tokens)
+SOURCE = "source"  # a latent source of a sensor-aware tokenizer
+TOKEN = "token"  # a token step
+LEVEL = "level"  # an RVQ level
+CODE = "code"  # a codebook entry
+CODE_DIM = "code_dim"
 
 # coords
 CONDITION = "condition"
@@ -22,6 +28,7 @@ ONSET = "onset"
 CH_TYPE = "ch_type"
 POSITION = "position"  # (channel, space) or (voxel, space), metres or mm as `units`
 REGION_COORD = REGION  # region label of each voxel / parcel / target
+TOKEN_TIME = "token_time"  # centre of each token (s; epochs: relative to the event)
 
 # attrs
 KIND = "kind"
@@ -34,5 +41,7 @@ ORIGINAL_SHAPE = "original_shape"
 REDUCTION = "reduction"
 DISSIMILARITY = "dissimilarity"  # how a brain RDM was computed
 SCHEMA_VERSION = "schema_version"
+TOKENIZER = "tokenizer"
+CHECKPOINT_SHA256 = "checkpoint_sha256"
 
 SCHEMA = 1
