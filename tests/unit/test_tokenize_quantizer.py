@@ -44,7 +44,10 @@ def test_planted_clusters_use_the_codebook_and_are_recovered():
     assert float(nearest.max()) < 0.5
     # as good as scikit-learn's k-means on the same data
     ref = KMeans(16, n_init=4, random_state=0).fit_predict(x.numpy())
-    assert adjusted_rand_score(labels.numpy(), codes) >= adjusted_rand_score(labels.numpy(), ref) - 0.05
+    assert (
+        adjusted_rand_score(labels.numpy(), codes)
+        >= adjusted_rand_score(labels.numpy(), ref) - 0.05
+    )
 
 
 def test_dead_codes_restart_on_data():

@@ -116,7 +116,9 @@ def _check_rdm_values(ds: xr.Dataset, where: str) -> None:
 
 
 def _sha256(value: object) -> bool:
-    return isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+    return (
+        isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+    )
 
 
 def _check_token_values(ds: xr.Dataset, where: str) -> None:

@@ -29,7 +29,9 @@ def _tensors(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
 
 
-def save_model(model: torch.nn.Module, meta: dict, weights: str | os.PathLike, config: str | os.PathLike) -> None:  # noqa: E501
+def save_model(
+    model: torch.nn.Module, meta: dict, weights: str | os.PathLike, config: str | os.PathLike
+) -> None:
     """Write the weights (safetensors) and the settings (JSON), each atomically."""
     with atomic_path(weights) as tmp:
         save_file(_tensors(model), str(tmp), metadata={"format": "brainbridge-tokenizer"})
@@ -37,7 +39,9 @@ def save_model(model: torch.nn.Module, meta: dict, weights: str | os.PathLike, c
         tmp.write_text(json.dumps(meta, indent=2, sort_keys=True), encoding="utf-8")
 
 
-def load_model(weights: str | os.PathLike, config: str | os.PathLike) -> tuple[torch.nn.Module, dict]:  # noqa: E501
+def load_model(
+    weights: str | os.PathLike, config: str | os.PathLike
+) -> tuple[torch.nn.Module, dict]:
     """The tokenizer of a checkpoint (eval mode) and its settings."""
     weights, config = Path(weights), Path(config)
     for path in (weights, config):
@@ -46,7 +50,9 @@ def load_model(weights: str | os.PathLike, config: str | os.PathLike) -> tuple[t
     try:
         meta = json.loads(config.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
-        raise CheckpointError(f"{config} is not valid JSON ({err}); retrain the tokenizer.") from err
+        raise CheckpointError(
+            f"{config} is not valid JSON ({err}); retrain the tokenizer."
+        ) from err
     cfg = resolve(meta["config"], meta.get("name", "tokenizer"))
     model = build(cfg)
     try:
@@ -108,8 +114,9 @@ def load_state(
         return None
     last = done[-1]
     meta = json.loads((last / "state.json").read_text(encoding="utf-8"))
-    saved = {k: meta["config"][k] for k in meta["config"] if k != "device"}
-    current = {k: cfg[k] for k in cfg if k != "device"}
+    free = ("device", "epochs")  # a longer training may resume a shorter one
+    saved = {k: v for k, v in meta["config"].items() if k not in free}
+    current = {k: v for k, v in cfg.items() if k not in free}
     if saved != current:
         changed = sorted(k for k in set(saved) | set(current) if saved.get(k) != current.get(k))
         raise CheckpointError(

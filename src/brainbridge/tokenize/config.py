@@ -48,7 +48,9 @@ def resolve(cfg: dict[str, Any], name: str = "tokenizer") -> dict[str, Any]:
     if kind not in KINDS:
         raise TokenizerConfigError(f"{key}.kind is {kind!r}; choose one of {list(KINDS)}.")
     out = {**COMMON, **SPECIFIC[kind], **cfg, "kind": kind}
-    unknown = sorted(set(out) - set(COMMON) - set(SPECIFIC[kind]) - {"kind", "datasets", "tokenize"})
+    unknown = sorted(
+        set(out) - set(COMMON) - set(SPECIFIC[kind]) - {"kind", "datasets", "tokenize"}
+    )
     if unknown:
         raise TokenizerConfigError(f"{key}: unknown key(s) {unknown} for kind {kind!r}.")
     if not out["sfreq"] or float(out["sfreq"]) <= 0:

@@ -37,7 +37,9 @@ class Sensors:
     types: torch.Tensor
 
     def to(self, device: torch.device | str) -> Sensors:
-        return Sensors(self.positions.to(device), self.orientations.to(device), self.types.to(device))
+        return Sensors(
+            self.positions.to(device), self.orientations.to(device), self.types.to(device)
+        )
 
 
 @dataclass
@@ -129,9 +131,7 @@ class TFMTokenizer(nn.Module):
         recon = self.time_head(d).reshape(batch, channels, span)
         target = x[..., :span]
         loss = (
-            torch.mean((recon - target) ** 2)
-            + torch.mean((spec_recon - spec) ** 2)
-            + q.commitment
+            torch.mean((recon - target) ** 2) + torch.mean((spec_recon - spec) ** 2) + q.commitment
         )
         codes = q.codes.reshape(batch, channels, self.n_tokens, 1)
         return Output(
