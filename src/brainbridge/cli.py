@@ -62,9 +62,28 @@ def cmd_info(args: argparse.Namespace) -> int:
         preview = ", ".join(map(str, values[:4])) + (" ..." if values.size > 4 else "")
         print(f"  {name}: {coord.dims} [{preview}]")
     print("attrs: " + json.dumps(attrs, default=str))
+    if ds.attrs.get("kind") == "tokens":
+        _token_summary(ds)
     if "provenance" in ds.attrs:
         print("provenance: " + json.dumps(ds.attrs["provenance"], indent=2, default=str))
     return 0
+
+
+def _token_summary(ds) -> None:
+    """Codebook use of a tokens store, level by level."""
+    import numpy as np
+
+    codes = np.asarray(ds["codes"].values)
+    size = int(ds.sizes["code"])
+    sha = ds.attrs.get("checkpoint_sha256")
+    print(f"tokenizer: {ds.attrs.get('tokenizer')} (checkpoint sha256 {sha})")
+    for level in range(codes.shape[-1]):
+        counts = np.bincount(codes[..., level].ravel().astype(np.int64), minlength=size)
+        p = counts[counts > 0] / counts.sum()
+        print(
+            f"  level {level}: {int((counts > 0).sum())}/{size} codes used, "
+            f"perplexity {float(np.exp(-(p * np.log(p)).sum())):.1f}"
+        )
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ DATASETS = list(config["datasets"])
 MODELS = list(config["models"])
 SIMULATION = config.get("simulation", {})  # absent in configs without the simulated experiment
 SIMULATED = SIMULATION.get("enabled", False)
+TOKENIZERS = config.get("tokenizers") or {}  # brain tokenizers, by name (tokenize.smk)
 N_RUNS = config.get("simulation", {}).get("fmri", {}).get("runs", 2)
 
 # one BLAS / OpenMP thread pool per job, sized by the rule's threads
@@ -65,8 +66,14 @@ def final_targets():
     if not DATASETS:
         return expand(f"{OUT}/activations/{{model}}.zarr", model=MODELS)
     if not MODELS:  # nothing to compare with: the brain stores and their QC report
-        return [f"{OUT}/qc_report.html", *(f"{OUT}/brain/{d}.zarr" for d in DATASETS), *rdms_targets()]
+        return [
+            f"{OUT}/qc_report.html",
+            *(f"{OUT}/brain/{d}.zarr" for d in DATASETS),
+            *rdms_targets(),
+            *tokenizer_targets(),  # tokenize.smk
+        ]
     return [
+        *tokenizer_targets(),
         f"{OUT}/report.html",
         *([f"{OUT}/tables/encoding.tsv"] if ENCODED else []),  # ENCODED, rdms_targets: rdms.smk
         f"{OUT}/tables/alignment.tsv",

@@ -16,6 +16,7 @@ from brainbridge.steps import (
     recovery,
     reporting,
     simulation,
+    tokenization,
 )
 
 Step = Callable[[dict, dict, dict], None]
@@ -36,4 +37,7 @@ STEPS: dict[str, Step] = {
     "align": alignment.align,
     "recover": recovery.recover,
     "report": reporting.report,
+    "train-tokenizer": tokenization.train_tokenizer,
+    "tokenize": tokenization.tokenize_dataset,
+    "token-brain": tokenization.token_brain,
 }

@@ -7,6 +7,7 @@ import pandas as pd
 from brainbridge.atomic import write_table
 from brainbridge.ingest.meeg.qc import qc_section, read_qc_records
 from brainbridge.report.html import build_report
+from brainbridge.report.tokenizers import tokenizer_section
 from brainbridge.steps.units import as_list
 
 
@@ -20,8 +21,10 @@ def report(inputs: dict, outputs: dict, params: dict) -> None:
         if f"{key}_table" in outputs:
             write_table(_concat(as_list(inputs.get(f"{key}_tables"))), outputs[f"{key}_table"])
     qc = as_list(inputs.get("qc"))
+    extra = [qc_section(read_qc_records(qc))] if qc else []
+    tokenizers = tokenizer_section(as_list(inputs.get("tokenizer_health")))
     build_report(
-        extra_sections=[qc_section(read_qc_records(qc))] if qc else None,
+        extra_sections=extra + ([tokenizers] if tokenizers else []),
         encoding=as_list(inputs.get("encoding")),
         alignment=as_list(inputs.get("alignment")),
         out=outputs["html"],

@@ -106,6 +106,7 @@ def load_state(
     model: torch.nn.Module,
     optimizer: torch.optim.Optimizer,
     cfg: dict,
+    inputs: dict | None = None,
 ) -> dict | None:
     """Restore the last complete epoch of ``folder`` into model and optimizer; its metadata."""
     folder = Path(folder)
@@ -122,6 +123,11 @@ def load_state(
         raise CheckpointError(
             f"resume state {last} was trained with other settings (changed: {changed}); "
             f"delete {folder} to train from scratch, or restore those settings."
+        )
+    if inputs is not None and meta.get("inputs", {}) != inputs:
+        raise CheckpointError(
+            f"resume state {last} was trained on other data ({sorted(meta.get('inputs', {}))}); "
+            f"delete {folder} to train from scratch on the current stores."
         )
     tensors = load_file(str(last / "state.safetensors"))
     model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model/")})

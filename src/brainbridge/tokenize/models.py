@@ -64,6 +64,19 @@ def _log_amplitude(x: torch.Tensor) -> torch.Tensor:
     return torch.log1p(torch.fft.rfft(x, dim=-1).abs())
 
 
+class Centred(nn.Module):
+    """Batch normalisation (no affine part) of the vectors entering the codebook: their cloud
+    stays centred with unit spread while the encoder trains, so the EMA codebook can follow it
+    (without it, the encoder's drift outruns the codebook and every vector falls to one code)."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.norm = nn.BatchNorm1d(dim, affine=False, momentum=0.05)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.norm(z.reshape(-1, z.shape[-1])).view(z.shape)
+
+
 def _quantizer(cfg: dict, levels: int) -> ResidualVQ:
     return ResidualVQ(
         levels,
@@ -92,7 +105,9 @@ class TFMTokenizer(nn.Module):
         self.position = nn.Parameter(torch.zeros(self.n_tokens, dim))
         self.mask_token = nn.Parameter(torch.zeros(dim))
         self.time_encoder = _encoder(dim, int(cfg["heads"]), int(cfg["depth"]))
-        self.to_code = nn.Linear(dim, int(cfg["codebook_dim"]))
+        self.to_code = nn.Sequential(
+            nn.Linear(dim, int(cfg["codebook_dim"])), Centred(int(cfg["codebook_dim"]))
+        )
         self.quantizer = _quantizer(cfg, 1)
         self.from_code = nn.Linear(int(cfg["codebook_dim"]), dim)
         self.decoder = _encoder(dim, int(cfg["heads"]), 1)
@@ -157,7 +172,9 @@ class SensorTokenizer(nn.Module):
         self.latents = nn.Parameter(torch.randn(self.n_sources, dim) * 0.1)
         self.compress = nn.MultiheadAttention(dim, heads, batch_first=True)
         self.source_encoder = _encoder(dim, heads, int(cfg["depth"]))
-        self.to_code = nn.Linear(dim, int(cfg["codebook_dim"]))
+        self.to_code = nn.Sequential(
+            nn.Linear(dim, int(cfg["codebook_dim"])), Centred(int(cfg["codebook_dim"]))
+        )
         self.quantizer = _quantizer(cfg, int(cfg["levels"]))
         self.from_code = nn.Linear(int(cfg["codebook_dim"]), dim)
         self.expand = nn.MultiheadAttention(dim, heads, batch_first=True)

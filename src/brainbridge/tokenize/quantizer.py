@@ -75,6 +75,7 @@ class VectorQuantizer(nn.Module):
         commitment: float = 0.25,
         kmeans_iters: int = 10,
         dead_threshold: float = 0.5,
+        normalize: bool = False,
         eps: float = 1e-5,
     ) -> None:
         super().__init__()
@@ -90,6 +91,7 @@ class VectorQuantizer(nn.Module):
         self.codebook_size, self.dim = int(codebook_size), int(dim)
         self.decay, self.commitment, self.eps = float(decay), float(commitment), float(eps)
         self.kmeans_iters, self.dead_threshold = int(kmeans_iters), float(dead_threshold)
+        self.normalize = bool(normalize)
         self.register_buffer("codebook", torch.zeros(self.codebook_size, self.dim))
         self.register_buffer("cluster_size", torch.zeros(self.codebook_size))
         self.register_buffer("embed_sum", torch.zeros(self.codebook_size, self.dim))
@@ -106,6 +108,8 @@ class VectorQuantizer(nn.Module):
 
     def forward(self, x: torch.Tensor) -> Quantized:
         flat = x.reshape(-1, self.dim)
+        if self.normalize:  # codes on the unit sphere: well-conditioned distances, no shrinking
+            flat = torch.nn.functional.normalize(flat, dim=-1)
         if self.training and not bool(self.initted):
             self._init(flat.detach().float())
         codes = self.distances(flat.detach()).argmin(1)
@@ -115,11 +119,13 @@ class VectorQuantizer(nn.Module):
                 self._ema(flat.detach().float(), codes)
         commit = self.commitment * torch.mean((flat - quant.detach()) ** 2)
         st = flat + (quant - flat).detach()
-        return Quantized(st.view_as(x), codes.view(x.shape[:-1]), commit)
+        return Quantized(st.view(x.shape), codes.view(x.shape[:-1]), commit)
 
     @torch.no_grad()
     def _init(self, flat: torch.Tensor) -> None:
         centers, counts = kmeans(flat.cpu(), self.codebook_size, self.kmeans_iters, self.generator)
+        if self.normalize:
+            centers = torch.nn.functional.normalize(centers, dim=-1)
         self.codebook.copy_(centers)
         self.cluster_size.copy_(counts)
         self.embed_sum.copy_(centers * counts[:, None])
@@ -132,7 +138,10 @@ class VectorQuantizer(nn.Module):
         self.embed_sum.mul_(self.decay).add_(sums, alpha=1 - self.decay)
         total = self.cluster_size.sum()
         smoothed = (self.cluster_size + self.eps) / (total + self.codebook_size * self.eps) * total
-        self.codebook.copy_(self.embed_sum / smoothed[:, None])
+        book = self.embed_sum / smoothed[:, None]
+        if self.normalize:
+            book = torch.nn.functional.normalize(book, dim=-1)
+        self.codebook.copy_(book)
         self._restart(flat)
 
     def _restart(self, flat: torch.Tensor) -> None:

@@ -44,11 +44,13 @@ def train(
     seed: int = 0,
     resume: str | os.PathLike | None = None,
     sources: list[Source] | None = None,
+    inputs: dict | None = None,
 ) -> Trained:
     """Train a tokenizer on windows of ``stores``; every check runs before any training.
 
     With ``resume`` (a folder), the state after each epoch is saved there and a rerun starts
-    after the last complete epoch (same result as an uninterrupted run).
+    after the last complete epoch (same result as an uninterrupted run). ``inputs`` (e.g. the
+    stores' checksums) is recorded, and a resume state made from other inputs is refused.
     """
     cfg = resolve(settings, name)
     sources = sources or [open_source(p, cfg, name=name) for p in stores]
@@ -63,11 +65,12 @@ def train(
         "scales": found.scales,
         "seed": seed,
         "trained_on": [str(s.path) for s in sources],
+        "inputs": dict(inputs or {}),
     }
     history: list[dict] = []
     start = 0
     if resume is not None:
-        state = load_state(resume, model, optimizer, cfg)
+        state = load_state(resume, model, optimizer, cfg, meta["inputs"])
         if state is not None:
             start, history = int(state["epoch"]), list(state["history"])
             log.info("%s: resuming after epoch %d from %s", name, start, resume)
