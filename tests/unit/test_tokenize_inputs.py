@@ -78,3 +78,27 @@ def test_sensor_tokenizer_needs_positions_and_known_types(tmp_path):
     _fails(tmp_path, store, TINY_SENSOR, r"channel type\(s\) \['ecg'\].*unknown")
     # the single-channel tokenizer needs no positions
     assert train([tmp_path / "nopos.zarr"], {**TINY_TFM, "epochs": 1}, name="t").health.size
+
+
+@pytest.mark.parametrize(
+    ("edit", "match"),
+    [
+        ({"datasets": ["nope"]}, r"tokenizers\.sim-tfm\.datasets': unknown dataset 'nope'"),
+        ({"tokenize": ["sim-fmri"]}, r"tokenizers\.sim-tfm\.tokenize': dataset 'sim-fmri' is not"),
+        ({"hop": 32}, r"tokenizers\.sim-tfm\.hop \(32\) is larger"),
+        ({"codebook_size": 0}, r"tokenizers\.sim-tfm\.codebook_size': 0 is less than"),
+        ({"colour": "red"}, r"Additional properties are not allowed \('colour'"),
+    ],
+)
+def test_config_check_names_the_tokenizer_key(root, edit, match):
+    import copy
+
+    import yaml
+
+    from brainbridge.config import ConfigError, check_config
+
+    config = yaml.safe_load((root / "config" / "config.yaml").read_text())
+    check_config(copy.deepcopy(config))
+    config["tokenizers"]["sim-tfm"].update(edit)
+    with pytest.raises(ConfigError, match=match):
+        check_config(config)
