@@ -1,0 +1,64 @@
+"""The tokenizer steps (what the Snakemake rules call) on a tiny store."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+import torch
+from tokenizer_fixtures import TINY_TFM, epochs_store
+
+from brainbridge.cli import main as cli_main
+from brainbridge.steps import STEPS
+from brainbridge.store import open_store
+from brainbridge.store.provenance import checksum
+from brainbridge.tokenize import TokenizerDataError
+
+torch.set_num_threads(1)
+
+
+def _outputs(tmp_path):
+    folder = tmp_path / "tokenizers" / "tiny"
+    return {
+        "weights": str(folder / "model.safetensors"),
+        "config": str(folder / "config.json"),
+        "health": str(folder / "health.tsv"),
+    }
+
+
+def test_train_tokenize_and_brain_view(tmp_path, capsys):
+    store = epochs_store(tmp_path / "eeg.zarr")
+    out = _outputs(tmp_path)
+    resume = tmp_path / "tokenizers" / ".resume-tiny"
+    params = {"name": "tiny", "tokenizer": TINY_TFM, "seed": 0, "resume": str(resume)}
+    STEPS["train-tokenizer"]({"stores": [str(store)]}, out, params)
+    assert not resume.exists()  # removed once the checkpoint is written
+    meta = json.loads(open(out["config"]).read())
+    assert meta["config"]["codebook_size"] == 16 and set(meta["scales"]) == {"eeg"}
+    assert meta["inputs"] == {"eeg.zarr": checksum(store)}
+    health = pd.read_csv(out["health"], sep="\t")
+    assert list(health["epoch"]) == [1, 2]
+    tokens = tmp_path / "tokens.zarr"
+    inputs = {"weights": out["weights"], "config": out["config"], "brain": str(store)}
+    STEPS["tokenize"](inputs, {"store": str(tokens)}, {"tokenizer": "tiny", "dataset": "eeg"})
+    ds = open_store(tokens, "tokens", load=True, values=True)
+    assert ds.attrs["checkpoint_sha256"] == checksum(out["weights"])
+    assert ds.attrs["provenance"]["inputs"]["weights"]["sha256"] == checksum(out["weights"])
+    brain = tmp_path / "brain" / "eeg@tiny.zarr"
+    STEPS["token-brain"]({"tokens": str(tokens)}, {"store": str(brain)}, {"name": "eeg@tiny"})
+    view = open_store(brain, "epochs", load=True)
+    assert view.attrs["dataset"] == "eeg@tiny" and view.sizes["time"] == 10
+    assert cli_main(["info", str(tokens)]) == 0
+    shown = capsys.readouterr().out
+    assert "kind: tokens" in shown and "codes used" in shown
+
+
+def test_bad_input_writes_nothing(tmp_path):
+    store = epochs_store(tmp_path / "eeg.zarr", sfreq=250.0)
+    out = _outputs(tmp_path)
+    resume = tmp_path / "tokenizers" / ".resume-tiny"
+    params = {"name": "tiny", "tokenizer": TINY_TFM, "seed": 0, "resume": str(resume)}
+    with pytest.raises(TokenizerDataError, match="250 Hz"):
+        STEPS["train-tokenizer"]({"stores": [str(store)]}, out, params)
+    assert not (tmp_path / "tokenizers").exists()
