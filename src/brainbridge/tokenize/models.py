@@ -71,7 +71,7 @@ class Centred(nn.Module):
 
     def __init__(self, dim: int) -> None:
         super().__init__()
-        self.norm = nn.BatchNorm1d(dim, affine=False, momentum=0.05)
+        self.norm = nn.BatchNorm1d(dim, affine=False, momentum=0.3)  # eval: the last batches
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.norm(z.reshape(-1, z.shape[-1])).view(z.shape)
