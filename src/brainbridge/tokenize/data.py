@@ -171,12 +171,15 @@ def scan(sources: list[Source], name: str = "tokenizer") -> Scan:
         sums, sq = np.zeros(len(src.channels)), np.zeros(len(src.channels))
         nans = np.zeros(len(src.channels), int)
         for block in src.blocks():
-            x = src.read(block).astype(np.float64)
-            nans += (~np.isfinite(x)).sum(axis=(0, 2))
-            x = np.where(np.isfinite(x), x, 0.0)
+            x = src.read(block)  # float32; sums in float64 without a float64 copy
+            finite = np.isfinite(x)
+            if not finite.all():
+                nans += (~finite).sum(axis=(0, 2))
+                x = np.where(finite, x, 0.0)
+            del finite
             count += x.shape[0] * x.shape[2]
-            sums += x.sum(axis=(0, 2))
-            sq += (x**2).sum(axis=(0, 2))
+            sums += x.sum(axis=(0, 2), dtype=np.float64)
+            sq += np.square(x).sum(axis=(0, 2), dtype=np.float64)
         if nans.any():
             bad = [c for c, k in zip(src.channels, nans) if k]
             raise TokenizerDataError(
