@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import zarr
 
 from brainbridge.store import names as n
 from brainbridge.store import open_store
@@ -63,18 +64,20 @@ class Source:
 
     def read(self, block: tuple[int, int]) -> np.ndarray:
         """The block as (item, channel, time) float32 (continuous: windows as items)."""
-        ds = self._store()
+        arr = self._array()
         a, b = block
         if self.kind == "epochs":
-            return np.asarray(ds["data"].isel({n.TRIAL: slice(a, b)}).values, np.float32)
-        data = np.asarray(ds["data"].isel({n.TIME: slice(a, b)}).values, np.float32)
+            return np.asarray(arr[a:b], np.float32)
+        data = np.asarray(arr[:, a:b], np.float32)
         windows = data.reshape(len(self.channels), -1, self.segment)
         return np.ascontiguousarray(windows.transpose(1, 0, 2))
 
-    def _store(self):
-        if "_ds" not in self.__dict__:
-            self.__dict__["_ds"] = open_store(self.path)  # lazy: arrays are read per block
-        return self.__dict__["_ds"]
+    def _array(self):
+        """The Zarr array itself (read chunk by chunk; xarray's lazy arrays cache whole
+        variables once touched)."""
+        if "_arr" not in self.__dict__:
+            self.__dict__["_arr"] = zarr.open_group(str(self.path), mode="r")["data"]
+        return self.__dict__["_arr"]
 
     def sensors(self) -> Sensors:
         return Sensors(
