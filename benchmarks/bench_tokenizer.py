@@ -28,7 +28,12 @@ import xarray as xr
 from brainbridge.store import names as n
 from brainbridge.store import write_store
 from brainbridge.tokenize import build, open_source, resolve, scan, tokenize, train
-from brainbridge.tokenize.data import WindowStream, scale_vector, windows_of
+from brainbridge.tokenize.data import (
+    WindowStream,
+    release_freed_blocks,
+    scale_vector,
+    windows_of,
+)
 from brainbridge.tokenize.models import set_generator
 
 CFG = {
@@ -101,6 +106,7 @@ def _status(key: str) -> float:
 def child_memory(mode: str, path: str) -> None:
     """A full pass over the windows (no model): peak RSS above the RSS at its start, in MB
     (the peak is reset first, so the imports' own peak does not hide the pass's)."""
+    release_freed_blocks()  # as the workflow steps do
     Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
     start = _status("VmRSS")
     cfg = resolve(CFG)

@@ -15,6 +15,7 @@ from brainbridge.store import open_store, provenance, write_store
 from brainbridge.store.provenance import checksum
 from brainbridge.tokenize import load_model, open_source, tokenize, train
 from brainbridge.tokenize.config import resolve
+from brainbridge.tokenize.data import release_freed_blocks
 from brainbridge.tokenize.tokens import as_brain
 from brainbridge.tokenize.train import write_trained
 
@@ -28,6 +29,7 @@ def train_tokenizer(inputs: dict, outputs: dict, params: dict) -> None:
     from there) and is removed once the checkpoint is written.
     """
     torch.set_num_threads(int(params.get("threads", 1)))
+    release_freed_blocks()  # memory bounded by a block, whatever the recording length
     name = params["name"]
     stores = as_list(inputs["stores"])
     cfg = resolve(params["tokenizer"], name)
@@ -52,6 +54,7 @@ def train_tokenizer(inputs: dict, outputs: dict, params: dict) -> None:
 def tokenize_dataset(inputs: dict, outputs: dict, params: dict) -> None:
     """A brain store -> a ``tokens`` store (codes, codebooks, the checkpoint's SHA-256)."""
     torch.set_num_threads(int(params.get("threads", 1)))
+    release_freed_blocks()
     model, meta = load_model(inputs["weights"], inputs["config"])
     name = meta.get("name", params.get("tokenizer", "tokenizer"))
     src = open_source(inputs["brain"], meta["config"], name=name)

@@ -11,6 +11,7 @@ holds one block whatever the recording length.
 
 from __future__ import annotations
 
+import ctypes
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,6 +28,17 @@ from brainbridge.tokenize.models import SENSOR_TYPES, Sensors
 #: trials (epochs) or samples (continuous) per block read at once
 EPOCH_BLOCK = 64
 TIME_BLOCK = 60_000
+
+
+def release_freed_blocks(nbytes: int = 1 << 20) -> bool:
+    """Have glibc serve allocations of ``nbytes`` or more by mmap, so a freed block goes back to
+    the system. By default glibc raises that threshold after each freed block (up to 32 MB),
+    after which blocks come from the heap and memory creeps up with the recording length.
+    A no-op (False) where glibc is absent."""
+    try:
+        return bool(ctypes.CDLL("libc.so.6").mallopt(-3, int(nbytes)))  # M_MMAP_THRESHOLD
+    except (OSError, AttributeError):
+        return False
 
 
 class TokenizerDataError(ValueError):
