@@ -62,3 +62,22 @@ def test_bad_input_writes_nothing(tmp_path):
     with pytest.raises(TokenizerDataError, match="250 Hz"):
         STEPS["train-tokenizer"]({"stores": [str(store)]}, out, params)
     assert not (tmp_path / "tokenizers").exists()
+
+
+def test_report_section_shows_health(tmp_path):
+    from brainbridge.report.tokenizers import tokenizer_section
+    from brainbridge.tokenize.health import COLUMNS
+
+    rows = [
+        {c: 0.5 for c in COLUMNS} | {"epoch": e, "level": lvl, "dead_codes": 3, "windows": 8}
+        for e in (1, 2)
+        for lvl in (0, 1)
+    ]
+    path = tmp_path / "tokenizers" / "<b>tok" / "health.tsv"
+    path.parent.mkdir(parents=True)
+    pd.DataFrame(rows, columns=list(COLUMNS)).to_csv(path, sep="\t", index=False)
+    section = tokenizer_section([path])
+    assert section.title == "Brain tokenizers"
+    assert section.body.count("<img") == 1 and "&lt;b&gt;tok" in section.body
+    assert "<b>tok" not in section.body
+    assert tokenizer_section([]) is None
