@@ -54,6 +54,7 @@ def test_bad_config_stops_the_workflow_with_the_key(root, tmp_path, snakemake):
     assert "alignment.metrics.0" in result.stdout + result.stderr
 
 
+@pytest.mark.realdata
 def test_a_config_file_is_not_merged_with_the_default(root, shared_data, snakemake):
     """`--configfile` from the repository root runs only what that file declares."""
     config = root / "config" / "examples" / "resnet20-rsa92.yaml"
@@ -95,6 +96,28 @@ def test_planted_truth_is_recovered(demo):
     assert misses.empty, misses.to_string()
     # the tokens' own recovery rows (scored, not required to match: see the README)
     assert tokens.sum() == 9 and table.loc[tokens, "score_best"].notna().all()
+
+
+def test_decoding_identifies_stimuli_from_the_planted_units(demo):
+    """Ridge identification: the window / region of a planted layer identifies the held-out
+    stimuli above chance (p < 0.05) and best from its own layer (lowest mean rank)."""
+    table = pd.read_csv(demo / "tables" / "decoding.tsv", sep="\t")
+    table = table[(table["metric"] == "correlation") & (table["level"] == "trial")]
+    planted = {
+        "sim-fmri": {"V1": "conv1", "V4": "conv2", "IT": "conv3"},
+        "sim-eeg": {0.09: "conv1", 0.19: "conv2", 0.33: "conv3"},
+    }
+    for dataset, units in planted.items():
+        rows = table[table["dataset"] == dataset]
+        for unit, layer in units.items():
+            if dataset == "sim-eeg":
+                nearest = rows["time"].iloc[(rows["time"] - unit).abs().argmin()]
+                at = rows[rows["time"] == nearest]
+            else:
+                at = rows[rows["region"] == unit]
+            best = at.loc[at["mean_rank"].idxmin()]
+            assert best["layer"] == layer, at.to_string()
+            assert best["top1"] > best["chance_top1"] and best["p_value"] < 0.05
 
 
 def test_outputs_follow_the_store_contract(demo):

@@ -17,5 +17,5 @@ rule extract:
     log:
         f"{OUT}/logs/extract/{{model}}.log",
     shell:
-        ENV + RUN + " extract -i manifest={input.manifest} {params.weights}"
-        " -o store={output.store} -p {params.cfg} -t {threads} 2> {log}"
+        ENV + RUN + " extract -i manifest={input.manifest:q} {params.weights}"
+        " -o store={output.store:q} -p {params.cfg} -t {threads} 2> {log:q}"

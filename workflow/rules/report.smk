@@ -22,7 +22,7 @@ rule recover:
     log:
         f"{OUT}/logs/recover.log",
     shell:
-        ENV + RUN + " recover {params.inputs} -o table={output.table} 2> {log}"
+        ENV + RUN + " recover {params.inputs} -o table={output.table:q} 2> {log:q}"
 
 
 rule report:
@@ -30,9 +30,10 @@ rule report:
         encoding=expand(f"{OUT}/encoding/{{pair}}.zarr", pair=ENC_PAIRS),
         alignment=expand(f"{OUT}/alignment/{{pair}}.zarr", pair=PAIRS),
         encoding_tables=expand(f"{OUT}/encoding/{{pair}}.tsv", pair=ENC_PAIRS),
-        alignment_tables=expand(f"{OUT}/alignment/{{pair}}.tsv", pair=PAIRS),
+        alignment_tables=expand(f"{OUT}/alignment/{{pair}}.tsv", pair=PAIRS + GROUP_PAIRS),
         extra=[f"{SIM}/truth.json", f"{OUT}/tables/recovery.tsv"] if SIMULATED else [],
         qc=expand(f"{OUT}/brain/{{dataset}}.qc.json", dataset=MEEG_REAL),
+        decoding=decoding_stores(),  # decode_models.smk
         tokenizer_health=expand(f"{OUT}/tokenizers/{{t}}/health.tsv", t=TOKENIZERS),
     output:
         html=f"{OUT}/report.html",
@@ -46,10 +47,11 @@ rule report:
             encoding_tables=list(input.encoding_tables),
             alignment_tables=list(input.alignment_tables),
             qc=list(input.qc),
+            decoding=list(input.decoding),
             tokenizer_health=list(input.tokenizer_health),
             **({"truth": input.extra[0], "recovery": input.extra[1]} if SIMULATED else {}),
         ),
-        encoding_table=lambda w, output: f"-o encoding_table={output.encoding_table}" if ENC_PAIRS else "",
+        encoding_table=lambda w, output: f"-o encoding_table={shlex.quote(output.encoding_table)}" if ENC_PAIRS else "",
     threads: 1
     resources:
         mem_mb=2000,
@@ -57,6 +59,6 @@ rule report:
     log:
         f"{OUT}/logs/report.log",
     shell:
-        ENV + RUN + " report {params.inputs} -o html={output.html}"
-        " {params.encoding_table} -o alignment_table={output.alignment_table}"
-        " -p {params.cfg} 2> {log}"
+        ENV + RUN + " report {params.inputs} -o html={output.html:q}"
+        " {params.encoding_table} -o alignment_table={output.alignment_table:q}"
+        " -p {params.cfg} 2> {log:q}"

@@ -62,9 +62,9 @@ rule train_tokenizer:
     log:
         f"{OUT}/logs/tokenize/train-{{tokenizer}}.log",
     shell:
-        ENV + RUN + " train-tokenizer {params.inputs} -o weights={output.weights}"
-        " -o config={output.config} -o health={output.health} -p {params.cfg} -t {threads}"
-        " 2> {log}"
+        ENV + RUN + " train-tokenizer {params.inputs} -o weights={output.weights:q}"
+        " -o config={output.config:q} -o health={output.health:q} -p {params.cfg} -t {threads}"
+        " 2> {log:q}"
 
 
 rule tokenize:
@@ -86,8 +86,8 @@ rule tokenize:
     log:
         f"{OUT}/logs/tokenize/{{tokenizer}}__{{dataset}}.log",
     shell:
-        ENV + RUN + " tokenize -i weights={input.weights} -i config={input.config}"
-        " -i brain={input.brain} -o store={output.store} -p {params.cfg} 2> {log}"
+        ENV + RUN + " tokenize -i weights={input.weights:q} -i config={input.config:q}"
+        " -i brain={input.brain:q} -o store={output.store:q} -p {params.cfg} 2> {log:q}"
 
 
 rule token_brain:
@@ -107,4 +107,4 @@ rule token_brain:
     log:
         f"{OUT}/logs/tokenize/brain-{{dataset}}{TOKEN_SEP}{{tokenizer}}.log",
     shell:
-        ENV + RUN + " token-brain -i tokens={input.tokens} -o store={output.store} -p {params.cfg} 2> {log}"
+        ENV + RUN + " token-brain -i tokens={input.tokens:q} -o store={output.store:q} -p {params.cfg} 2> {log:q}"

@@ -9,7 +9,6 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from html import escape
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +16,7 @@ import pandas as pd
 import xarray as xr
 
 from brainbridge.report import figures as fg
+from brainbridge.report.escape import escape
 from brainbridge.report.tables import atomic_write
 from brainbridge.store import open_store
 from brainbridge.store.provenance import checksum, code_version

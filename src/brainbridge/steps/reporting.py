@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 
 from brainbridge.atomic import write_table
-from brainbridge.ingest.meeg.qc import qc_section, read_qc_records
 from brainbridge.report.html import build_report
+from brainbridge.report.qc import qc_section, read_qc_records
 from brainbridge.report.tokenizers import tokenizer_section
 from brainbridge.steps.units import as_list
 
@@ -23,8 +23,14 @@ def report(inputs: dict, outputs: dict, params: dict) -> None:
     qc = as_list(inputs.get("qc"))
     extra = [qc_section(read_qc_records(qc))] if qc else []
     tokenizers = tokenizer_section(as_list(inputs.get("tokenizer_health")))
+    if tokenizers:
+        extra.append(tokenizers)
+    if as_list(inputs.get("decoding")):
+        from brainbridge.report.decoding import decoding_section
+
+        extra.append(decoding_section(as_list(inputs.get("decoding"))))
     build_report(
-        extra_sections=extra + ([tokenizers] if tokenizers else []),
+        extra_sections=extra or None,
         encoding=as_list(inputs.get("encoding")),
         alignment=as_list(inputs.get("alignment")),
         out=outputs["html"],
