@@ -63,6 +63,8 @@ def cmd_info(args: argparse.Namespace) -> int:
         print(f"  {name}: {coord.dims} [{preview}]")
     print("attrs: " + json.dumps(attrs, default=str))
     print(f"checksum: verified ({len(ds.attrs['checksum']['arrays'])} arrays and the metadata)")
+    if ds.attrs.get("kind") == "tokens":
+        _token_summary(ds)
     if "provenance" in ds.attrs:
         print("provenance: " + json.dumps(ds.attrs["provenance"], indent=2, default=str))
     return 0
@@ -80,6 +82,23 @@ def cmd_provenance(args: argparse.Namespace) -> int:
         return 1
     print("\n".join(format_lineage(node)))
     return 0
+
+
+def _token_summary(ds) -> None:
+    """Codebook use of a tokens store, level by level."""
+    import numpy as np
+
+    codes = np.asarray(ds["codes"].values)
+    size = int(ds.sizes["code"])
+    sha = ds.attrs.get("checkpoint_sha256")
+    print(f"tokenizer: {ds.attrs.get('tokenizer')} (checkpoint sha256 {sha})")
+    for level in range(codes.shape[-1]):
+        counts = np.bincount(codes[..., level].ravel().astype(np.int64), minlength=size)
+        p = counts[counts > 0] / counts.sum()
+        print(
+            f"  level {level}: {int((counts > 0).sum())}/{size} codes used, "
+            f"perplexity {float(np.exp(-(p * np.log(p)).sum())):.1f}"
+        )
 
 
 def cmd_run(args: argparse.Namespace) -> int:

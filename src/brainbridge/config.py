@@ -184,6 +184,30 @@ def _rdm_errors(config: dict, source: str) -> list[str]:
     return messages
 
 
+def _tokenizer_errors(config: dict, source: str) -> list[str]:
+    """Tokenizers: their datasets exist and are M/EEG; their settings can work."""
+    from brainbridge.tokenize.config import TokenizerConfigError, resolve
+
+    messages = []
+    datasets = config.get("datasets", {})
+    skip = ("datasets", "tokenize", "align", "resources")
+    for name, tok in (config.get("tokenizers") or {}).items():
+        key = f"{source}: key 'tokenizers.{name}"
+        for field in ("datasets", "tokenize"):
+            for d in tok.get(field, []):
+                if d not in datasets:
+                    messages.append(
+                        f"{key}.{field}': unknown dataset {d!r}; define it under datasets."
+                    )
+                elif datasets[d].get("modality") not in ("eeg", "meg"):
+                    messages.append(f"{key}.{field}': dataset {d!r} is not M/EEG.")
+        try:
+            resolve({k: v for k, v in tok.items() if k not in skip}, name)
+        except TokenizerConfigError as err:
+            messages.append(f"{source}: {err}")
+    return messages
+
+
 def expand_path(value: str, config: dict) -> str:
     """Replace ``{name}`` with ``config['paths'][name]`` (e.g. ``{data}/eegbci/S001``)."""
     paths = config.get("paths", {})
@@ -201,6 +225,7 @@ def check_config(config: dict, source: str = "config") -> dict:
     messages = _name_errors(config, source) + _schema_errors(config, source)
     if not messages:
         messages = _reference_errors(config, source) + _rdm_errors(config, source)
+        messages += _tokenizer_errors(config, source)
     if messages:
         raise ConfigError("invalid configuration:\n  - " + "\n  - ".join(messages))
     return config

@@ -155,12 +155,12 @@ def _params(**decoding):
 def test_decoding_step_writes_a_valid_store_and_tidy_table(stores):
     import pandas as pd
 
-    from brainbridge.steps import STEPS
+    from brainbridge.steps import get_step
     from brainbridge.store import open_store
 
     out = {"store": stores / "dec.zarr", "table": stores / "dec.tsv"}
     inputs = {"brain": stores / "brain.zarr", "activations": stores / "acts.zarr"}
-    STEPS["decode-identity"](inputs, out, _params())
+    get_step("decode-identity")(inputs, out, _params())
     ds = open_store(out["store"], "decoding", load=True)
     assert ds["score"].dims == ("decoder", "metric", "layer", "region", "level")
     table = pd.read_csv(out["table"], sep="\t")
@@ -183,17 +183,17 @@ def test_decoding_step_writes_a_valid_store_and_tidy_table(stores):
     ],
 )
 def test_bad_decoding_input_fails_before_writing(stores, change, message):
-    from brainbridge.steps import STEPS
+    from brainbridge.steps import get_step
 
     out = {"store": stores / "dec.zarr", "table": stores / "dec.tsv"}
     inputs = {"brain": stores / "brain.zarr", "activations": stores / "acts.zarr"}
     with pytest.raises(ValueError, match=message):
-        STEPS["decode-identity"](inputs, out, {**_params(), **change})
+        get_step("decode-identity")(inputs, out, {**_params(), **change})
     assert not out["store"].exists() and not out["table"].exists()
 
 
 def test_stimuli_without_activations_are_named(stores, planted):
-    from brainbridge.steps import STEPS
+    from brainbridge.steps import get_step
     from brainbridge.store import StoreError, open_store, write_store
 
     acts = open_store(stores / "acts.zarr", "activations", load=True)
@@ -201,7 +201,7 @@ def test_stimuli_without_activations_are_named(stores, planted):
     out = {"store": stores / "dec.zarr", "table": stores / "dec.tsv"}
     inputs = {"brain": stores / "brain.zarr", "activations": stores / "short.zarr"}
     with pytest.raises(StoreError, match=r"2 stimulus id\(s\).*absent"):
-        STEPS["decode-identity"](inputs, out, _params())
+        get_step("decode-identity")(inputs, out, _params())
     assert not out["store"].exists()
 
 
@@ -209,7 +209,7 @@ def test_decoding_step_saves_the_best_contrastive_checkpoint(stores):
     import json
 
     from brainbridge.decode.contrastive import sidecar
-    from brainbridge.steps import STEPS
+    from brainbridge.steps import get_step
 
     params = _params(decoders=["contrastive"])
     params["decoding"]["contrastive"] = {**CFG["contrastive"], "epochs": 3}
@@ -219,7 +219,7 @@ def test_decoding_step_saves_the_best_contrastive_checkpoint(stores):
         "checkpoint": stores / "dec.safetensors",
     }
     inputs = {"brain": stores / "brain.zarr", "activations": stores / "acts.zarr"}
-    STEPS["decode-identity"](inputs, out, params)
+    get_step("decode-identity")(inputs, out, params)
     meta = json.loads(sidecar(out["checkpoint"]).read_text())
     assert meta["info"]["layer"] == "conv1" and meta["info"]["unit"] in {"R1", "R2", "R3"}
     decoder = load_decoder(out["checkpoint"])

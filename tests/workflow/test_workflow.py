@@ -20,6 +20,7 @@ import yaml
 
 from brainbridge.cli import main as cli_main
 from brainbridge.store import open_store
+from brainbridge.store.provenance import checksum
 
 pytestmark = pytest.mark.workflow
 
@@ -86,9 +87,13 @@ def test_planted_truth_is_recovered(demo):
         "rsa-rdm=correlation-compare=spearman",
         "cka-kernel=linear-hsic=unbiased",
     }
-    assert len(table) == 6 * 3  # 3 fMRI regions + 3 EEG windows, 3 methods each
-    misses = table[~table["match"]]
+    # 3 fMRI regions + 3 EEG windows, 3 methods each; the EEG windows again from the tokens
+    assert len(table) == 6 * 3 + 3 * 3
+    tokens = table["dataset"] == "sim-eeg@sim-tfm"
+    misses = table[~table["match"] & ~tokens]
     assert misses.empty, misses.to_string()
+    # the tokens' own recovery rows (scored, not required to match: see the README)
+    assert tokens.sum() == 9 and table.loc[tokens, "score_best"].notna().all()
 
 
 def test_decoding_identifies_stimuli_from_the_planted_units(demo):
@@ -130,13 +135,29 @@ def test_report_and_tables(demo):
     assert "Planted vs recovered" in html and html.count("<img") >= 6
     tidy = pd.read_csv(demo / "tables" / "alignment.tsv", sep="\t")
     assert {"score", "p_value", "ci_low", "ci_high", "noise_ceiling_upper"} <= set(tidy.columns)
-    assert set(tidy["dataset"]) == {"sim-eeg", "sim-fmri"}
+    assert set(tidy["dataset"]) == {"sim-eeg", "sim-fmri", "sim-eeg@sim-tfm"}
+    assert "Brain tokenizers" in html
 
 
 def test_cli_info_shows_provenance(demo, capsys):
     assert cli_main(["info", str(demo / "encoding" / "sim-fmri__simnet.zarr")]) == 0
     out = capsys.readouterr().out
     assert "kind: encoding" in out and "provenance" in out and "sha256" in out
+
+
+def test_tokenizer_outputs(demo, capsys):
+    health = pd.read_csv(demo / "tokenizers" / "sim-tfm" / "health.tsv", sep="\t")
+    assert list(health["epoch"]) == [1, 2, 3]
+    assert (health["perplexity"] > 4).all()  # the codebook did not collapse onto few codes
+    tokens = open_store(demo / "tokens" / "sim-tfm" / "sim-eeg.zarr", "tokens", load=True)
+    assert tokens["codes"].dims == ("trial", "channel", "token", "level")
+    assert tokens.sizes["trial"] == 240 and tokens.sizes["channel"] == 33
+    sha = tokens.attrs["checkpoint_sha256"]
+    assert sha == checksum(demo / "tokenizers" / "sim-tfm" / "model.safetensors")
+    assert not (demo / "tokenizers" / ".resume-sim-tfm").exists()
+    assert cli_main(["info", str(demo / "tokens" / "sim-tfm" / "sim-eeg.zarr")]) == 0
+    out = capsys.readouterr().out
+    assert "kind: tokens" in out and "codes used" in out and sha in out
 
 
 def test_rerun_is_a_no_op(root, demo, snakemake):

@@ -14,7 +14,7 @@ GROUP_PAIRS = expand("group__{group}__{model}", group=list(GROUPS), model=MODELS
 
 rule align:
     wildcard_constraints:
-        dataset=one_of(DATASETS),
+        dataset=one_of(DATASETS + TOKEN_BRAINS),  # TOKEN_BRAINS: tokenize.smk
     input:
         brain=lambda w: brain_store(w.dataset),
         activations=f"{OUT}/activations/{{model}}.zarr",

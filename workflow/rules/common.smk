@@ -13,6 +13,7 @@ DATASETS = list(config["datasets"])
 MODELS = list(config["models"])
 SIMULATION = config.get("simulation", {})  # absent in configs without the simulated experiment
 SIMULATED = SIMULATION.get("enabled", False)
+TOKENIZERS = config.get("tokenizers") or {}  # brain tokenizers, by name (tokenize.smk)
 N_RUNS = config.get("simulation", {}).get("fmri", {}).get("runs", 2)
 
 # one BLAS / OpenMP thread pool per job, sized by the rule's threads
@@ -80,8 +81,10 @@ def _final_targets():
             *(f"{OUT}/brain/{d}.zarr" for d in DATASETS),
             *rdms_targets(),
             *decoding_targets(),  # decode_models.smk
+            *tokenizer_targets(),  # tokenize.smk
         ]
     return [
+        *tokenizer_targets(),
         f"{OUT}/report.html",
         *([f"{OUT}/tables/encoding.tsv"] if ENCODED else []),  # ENCODED, rdms_targets: rdms.smk
         f"{OUT}/tables/alignment.tsv",

@@ -94,11 +94,14 @@ rule ingest_meeg:
 rule qc_report:
     input:
         qc=expand(f"{OUT}/brain/{{dataset}}.qc.json", dataset=MEEG_REAL),
+        tokenizer_health=expand(f"{OUT}/tokenizers/{{t}}/health.tsv", t=TOKENIZERS),
     output:
         html=f"{OUT}/qc_report.html",
     params:
         cfg=as_json(config.get("report", {})),
-        inputs=lambda w, input: input_args(qc=list(input.qc)),
+        inputs=lambda w, input: input_args(
+            qc=list(input.qc), tokenizer_health=list(input.tokenizer_health)
+        ),
         code=code_version("qc-report"),
     threads: 1
     resources:

@@ -1,6 +1,6 @@
 # Planted-vs-recovered table (simulated data), tidy tables and the HTML report.
 
-PAIRS = expand("{dataset}__{model}", dataset=DATASETS, model=MODELS)
+PAIRS = expand("{dataset}__{model}", dataset=DATASETS + TOKEN_BRAINS, model=MODELS)
 ENC_PAIRS = expand("{dataset}__{model}", dataset=ENCODED, model=MODELS)  # no RDM datasets
 
 
@@ -35,6 +35,7 @@ rule report:
         extra=[f"{SIM}/truth.json", f"{OUT}/tables/recovery.tsv"] if SIMULATED else [],
         qc=expand(f"{OUT}/brain/{{dataset}}.qc.json", dataset=MEEG_REAL),
         decoding=decoding_stores(),  # decode_models.smk
+        tokenizer_health=expand(f"{OUT}/tokenizers/{{t}}/health.tsv", t=TOKENIZERS),
     output:
         html=f"{OUT}/report.html",
         alignment_table=f"{OUT}/tables/alignment.tsv",
@@ -48,6 +49,7 @@ rule report:
             alignment_tables=list(input.alignment_tables),
             qc=list(input.qc),
             decoding=list(input.decoding),
+            tokenizer_health=list(input.tokenizer_health),
             **({"truth": input.extra[0], "recovery": input.extra[1]} if SIMULATED else {}),
         ),
         encoding_table=lambda w, output: f"-o encoding_table={shlex.quote(output.encoding_table)}" if ENC_PAIRS else "",

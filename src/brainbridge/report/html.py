@@ -528,9 +528,7 @@ def _provenance_html(store: _Store, kind: str) -> str:
     summary = f"{kind}: {dataset} · {model} — {store.path}"
     if not prov:
         return f"<details><summary>{escape(summary)}</summary><p>No provenance.</p></details>"
-    general = _kv_table(
-        (k, prov.get(k)) for k in ("step", "code_version", "python", "seed")
-    )
+    general = _kv_table((k, prov.get(k)) for k in ("step", "code_version", "python", "seed"))
     inputs = table_html(
         ("Input", "Path", "sha256"),
         (

@@ -48,6 +48,9 @@ STEPS: dict[str, str] = {
     "align-group": "brainbridge.steps.alignment:align_group",
     "recover": "brainbridge.steps.recovery:recover",
     "report": "brainbridge.steps.reporting:report",
+    "train-tokenizer": "brainbridge.steps.tokenization:train_tokenizer",
+    "tokenize": "brainbridge.steps.tokenization:tokenize_dataset",
+    "token-brain": "brainbridge.steps.tokenization:token_brain",
 }
 
 

@@ -55,14 +55,16 @@ def qc_report(inputs: dict, outputs: dict, params: dict) -> None:
     """An HTML report of the QC records (for configs that only ingest brain data)."""
     from brainbridge.report.html import build_report
     from brainbridge.report.qc import qc_section, read_qc_records
+    from brainbridge.report.tokenizers import tokenizer_section
 
     records = read_qc_records(as_list(inputs.get("qc")))
+    tokenizers = tokenizer_section(as_list(inputs.get("tokenizer_health")))
     build_report(
         encoding=[],
         alignment=[],
         out=outputs["html"],
         title=params.get("title", "brainbridge report"),
-        extra_sections=[qc_section(records)],
+        extra_sections=[qc_section(records)] + ([tokenizers] if tokenizers else []),
     )
 
 

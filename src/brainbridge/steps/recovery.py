@@ -91,6 +91,15 @@ def _row(unit: dict, method: str, per_layer: xr.DataArray) -> dict:
     }
 
 
+def _of(ds: xr.Dataset, unit: dict) -> bool:
+    """A result of the unit's dataset, or of its tokens (dataset ``DATASET@TOKENIZER``)."""
+    return str(ds.attrs.get("dataset")).split("@")[0] == unit["dataset"]
+
+
+def _named(unit: dict, ds: xr.Dataset) -> dict:
+    return {**unit, "dataset": str(ds.attrs.get("dataset"))}
+
+
 def recovery_table(
     truth: dict, encoding: list[xr.Dataset], alignment: list[xr.Dataset]
 ) -> pd.DataFrame:
@@ -98,13 +107,13 @@ def recovery_table(
     rows = []
     for unit in _planted_units(truth):
         for ds in encoding:
-            if ds.attrs.get("dataset") == unit["dataset"]:
-                rows.append(_row(unit, "encoding", _layer_scores(ds["summary"], unit)))
+            if _of(ds, unit):
+                rows.append(_row(_named(unit, ds), "encoding", _layer_scores(ds["summary"], unit)))
         for ds in alignment:
-            if ds.attrs.get("dataset") == unit["dataset"]:
+            if _of(ds, unit):
                 for metric in ds[n.METRIC].values.astype(str):
                     per_layer = _layer_scores(ds["score"].sel({n.METRIC: metric}), unit)
-                    rows.append(_row(unit, metric, per_layer))
+                    rows.append(_row(_named(unit, ds), metric, per_layer))
     return pd.DataFrame(rows, columns=COLUMNS)
 
 

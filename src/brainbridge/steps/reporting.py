@@ -7,6 +7,7 @@ import pandas as pd
 from brainbridge.atomic import write_table
 from brainbridge.report.html import build_report
 from brainbridge.report.qc import qc_section, read_qc_records
+from brainbridge.report.tokenizers import tokenizer_section
 from brainbridge.steps.contract import declare
 from brainbridge.steps.units import as_list
 
@@ -36,6 +37,9 @@ def report(inputs: dict, outputs: dict, params: dict) -> None:
             write_table(_concat(as_list(inputs.get(f"{key}_tables"))), outputs[f"{key}_table"])
     qc = as_list(inputs.get("qc"))
     extra = [qc_section(read_qc_records(qc))] if qc else []
+    tokenizers = tokenizer_section(as_list(inputs.get("tokenizer_health")))
+    if tokenizers:
+        extra.append(tokenizers)
     if as_list(inputs.get("decoding")):
         from brainbridge.report.decoding import decoding_section
 

@@ -115,6 +115,28 @@ def _check_rdm_values(ds: xr.Dataset, where: str) -> None:
             )
 
 
+def _sha256(value: object) -> bool:
+    return (
+        isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+    )
+
+
+def _check_token_values(ds: xr.Dataset, where: str) -> None:
+    """Codes index their level's codebook: 0 <= code < codebook size."""
+    size = int(ds.sizes[n.CODE])
+    codes = np.asarray(ds["codes"].values)
+    if ds.sizes[n.LEVEL] != ds["codes"].shape[-1]:
+        raise StoreError(
+            f"variable 'codes'{where} has {ds['codes'].shape[-1]} levels but 'codebook' has "
+            f"{ds.sizes[n.LEVEL]}."
+        )
+    if codes.size and (codes.min() < 0 or codes.max() >= size):
+        raise StoreError(
+            f"variable 'codes'{where} holds codes outside [0, {size}) (min {codes.min()}, max "
+            f"{codes.max()}); the codes do not come from this codebook: retokenize."
+        )
+
+
 KINDS: dict[str, StoreKind] = {
     k.name: k
     for k in [
@@ -183,6 +205,35 @@ KINDS: dict[str, StoreKind] = {
             attrs={n.MODALITY: _nonempty_str, n.DISSIMILARITY: _nonempty_str},
             chunks={n.REGION: 1, n.REPLICATE: -1, n.STIMULUS: -1, n.STIMULUS2: -1},
             check_values=_check_rdm_values,
+        ),
+        StoreKind(
+            name="tokens",
+            doc="Brain tokens: integer codes per trial (or segment) x channel (or source) x "
+            "token step x RVQ level, the codebooks, and the tokenizer checkpoint's SHA-256.",
+            variables={
+                "codes": VarSpec(
+                    dims=((n.TRIAL, n.SEGMENT), (n.CHANNEL, n.SOURCE), (n.TOKEN,), (n.LEVEL,)),
+                    dtype_kinds="iu",
+                ),
+                "codebook": VarSpec(dims=((n.LEVEL,), (n.CODE,), (n.CODE_DIM,))),
+            },
+            coords={
+                n.STIMULUS: CoordSpec((n.TRIAL,), "UO", required=False),
+                n.CONDITION: CoordSpec((n.TRIAL,), "UO", required=False),
+                n.RUN: CoordSpec((n.TRIAL,), "iuUO", required=False),
+                n.ONSET: CoordSpec((n.TRIAL,), "f", required=False, alternatives=((n.SEGMENT,),)),
+                n.CHANNEL: CoordSpec((n.CHANNEL,), "UO", unique=True),
+                n.CH_TYPE: CoordSpec((n.CHANNEL,), "UO", required=False),
+                n.SOURCE: CoordSpec((n.SOURCE,), "UO", unique=True),
+                n.TOKEN_TIME: CoordSpec((n.TOKEN,), "f"),
+            },
+            attrs={
+                n.SFREQ: _positive_number,
+                n.TOKENIZER: _nonempty_str,
+                n.CHECKPOINT_SHA256: _sha256,
+            },
+            chunks={n.TRIAL: 256, n.SEGMENT: 1024},
+            check_values=_check_token_values,
         ),
         StoreKind(
             name="activations",
@@ -303,8 +354,12 @@ def _check_variable(ds: xr.Dataset, var: str, spec: VarSpec, where: str, values:
             )
     if da.dtype.kind not in spec.dtype_kinds:
         raise StoreError(
-            f"variable {var!r}{where} has dtype {da.dtype}; expected a floating type. "
-            "Cast with .astype('float32') before writing."
+            f"variable {var!r}{where} has dtype {da.dtype}; expected "
+            + (
+                "a floating type. Cast with .astype('float32') before writing."
+                if "f" in spec.dtype_kinds
+                else "an integer type (codes)."
+            )
         )
     if values and spec.finite:
         _check_finite(var, da, where)

@@ -16,6 +16,12 @@ REPLICATE = "replicate"  # independent estimates of one RDM (subjects, sessions,
 SUBJECT = "subject"  # replicate -> subject: replicates of one subject form a group
 SESSION = "session"  # replicate -> session (or run) within its subject
 STIMULUS2 = "stimulus2"  # the column dim of an RDM (same ids as `stimulus`)
+SEGMENT = "segment"  # a window of a continuous recording (tokens)
+SOURCE = "source"  # a latent source of a sensor-aware tokenizer
+TOKEN = "token"  # a token step
+LEVEL = "level"  # an RVQ level
+CODE = "code"  # a codebook entry
+CODE_DIM = "code_dim"
 
 # coords
 CONDITION = "condition"
@@ -24,6 +30,7 @@ ONSET = "onset"
 CH_TYPE = "ch_type"
 POSITION = "position"  # (channel, space) or (voxel, space), metres or mm as `units`
 REGION_COORD = REGION  # region label of each voxel / parcel / target
+TOKEN_TIME = "token_time"  # centre of each token (s; epochs: relative to the event)
 
 # attrs
 KIND = "kind"
@@ -37,6 +44,8 @@ REDUCTION = "reduction"
 DISSIMILARITY = "dissimilarity"  # how a brain RDM was computed
 SCHEMA_VERSION = "schema_version"
 CHECKSUM = "checksum"  # content checksum recorded on write, verified on read
+TOKENIZER = "tokenizer"
+CHECKPOINT_SHA256 = "checkpoint_sha256"
 
 SCHEMA = 1
 
