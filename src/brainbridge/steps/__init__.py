@@ -13,8 +13,10 @@ from brainbridge.steps import (
     brain_rdms,
     encoding,
     ingestion,
+    model_rdms,
     recovery,
     reporting,
+    searchlight,
     simulation,
 )
 
@@ -34,6 +36,8 @@ STEPS: dict[str, Step] = {
     "decode": brain_rdms.decode,
     "encode": encoding.encode,
     "align": alignment.align,
+    "model-rdms": model_rdms.ingest_model_rdm,
+    "searchlight": searchlight.searchlight,
     "recover": recovery.recover,
     "report": reporting.report,
 }

@@ -28,4 +28,5 @@ def report(inputs: dict, outputs: dict, params: dict) -> None:
         truth=inputs.get("truth"),
         recovery=inputs.get("recovery"),
         title=params.get("title", "brainbridge report"),
+        searchlight=as_list(inputs.get("searchlight")),
     )
