@@ -20,7 +20,9 @@ def _info(ds: xr.Dataset):
     names = [str(c) for c in ds["channel"].values]
     info = mne.create_info(names, sfreq=1000.0, ch_types="eeg")
     positions = np.asarray(ds["position"].values, dtype=np.float64)
-    montage = mne.channels.make_dig_montage(dict(zip(names, positions, strict=True)), "head")
+    montage = mne.channels.make_dig_montage(
+        dict(zip(names, positions, strict=True)), coord_frame="head"
+    )
     info.set_montage(montage, on_missing="ignore")
     return info
 
