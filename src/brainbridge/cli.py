@@ -98,6 +98,9 @@ def cmd_layers(args: argparse.Namespace) -> int:
             print(f"{target}: no model {name!r}; models: {sorted(models)}", file=sys.stderr)
             return 1
         cfg = models[name]
+        if cfg.get("source") == "rdm":  # precomputed RDMs: the layers are the rdms entries
+            print("\n".join(str(e.get("layer")) for e in cfg.get("rdms", [])))
+            return 0
         checkpoint = cfg["checkpoint"]
         if not checkpoint.startswith("package:"):
             checkpoint = expand_path(checkpoint, config)  # relative to the working directory

@@ -152,3 +152,16 @@ def test_safe_name_keeps_files_inside_the_folder():
     assert safe_name("../../etc/passwd") == "etc_passwd"
     assert safe_name("layer1.0.conv1") == "layer1.0.conv1"
     assert "/" not in safe_name("a/b c")
+
+
+def test_methods_text_escapes_user_names():
+    from brainbridge.report.methods import alignment_methods
+
+    ds = xr.Dataset(
+        {"score": (("metric", "region", "layer"), np.zeros((1, 1, 1)))},
+        coords={"metric": ["<b>m</b>"], "region": ["r"], "layer": ["l"]},
+        attrs={"dataset": "<script>x</script>", "model": "a&b", "n_trials": "<i>"},
+    )
+    text = alignment_methods(ds)
+    assert "<script>" not in text and "&lt;script&gt;" in text and "<b>" not in text
+    assert "a&amp;b" in text and "<i>" not in text

@@ -34,7 +34,8 @@ def test_algonauts_model_rdms_through_the_workflow(root, shared_data, tmp_path, 
     for region in ("EVC", "IT"):
         brain = rsatoolbox.rdm.RDMs(np.load(data / f"fmri_{region}_RDMs.npz")["arr_0"])
         for layer in ("layer3.1.conv2", "layer4.1.bn2"):
-            model = rsatoolbox.rdm.RDMs(np.load(data / "model_rdms" / f"{layer}.npz")["arr_0"][None])
+            square = np.load(data / "model_rdms" / f"{layer}.npz")["arr_0"]
+            model = rsatoolbox.rdm.RDMs(square[None])
             theirs = rsatoolbox.rdm.compare(model, brain, method="spearman").mean()
             assert spearman.loc[(region, layer), "score"] == pytest.approx(theirs, abs=1e-6)
             assert spearman.loc[(region, layer), "p_value"] < 0.05

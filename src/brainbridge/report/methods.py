@@ -14,6 +14,11 @@ def _config(ds: xr.Dataset) -> dict:
     return (prov.get("config") or {}) if isinstance(prov, dict) else {}
 
 
+def _a(ds: xr.Dataset, key: str, default: object = "?") -> str:
+    """An attr as escaped text."""
+    return escape(str(ds.attrs.get(key, default)))
+
+
 def _metrics(ds: xr.Dataset) -> str:
     return ", ".join(f"<code>{escape(str(m))}</code>" for m in ds["metric"].values)
 
@@ -24,25 +29,25 @@ def alignment_methods(ds: xr.Dataset) -> str:
     dataset, model = escape(str(a.get("dataset", "?"))), escape(str(a.get("model", "?")))
     if a.get("brain_kind") == "rdms":
         data = (
-            f"the precomputed RDMs of {dataset} ({a.get('n_replicates', '?')} replicates, "
-            f"{a.get('n_stimuli', '?')} stimuli; dissimilarity: "
+            f"the precomputed RDMs of {dataset} ({_a(ds, 'n_replicates')} replicates, "
+            f"{_a(ds, 'n_stimuli')} stimuli; dissimilarity: "
             f"{escape(str(a.get('dissimilarity', 'unknown')))}); the score is the "
             f"{escape(str(a.get('score', 'mean over replicates')))}"
         )
     else:
         reps = (a.get("repetitions_min"), a.get("repetitions_max"))
-        shown = f"{reps[0]}" if reps[0] == reps[1] else f"{reps[0]}-{reps[1]}"
+        shown = escape(f"{reps[0]}" if reps[0] == reps[1] else f"{reps[0]}-{reps[1]}")
         timed = " at every time point" if "time" in ds["score"].dims else " per region"
         data = (
-            f"{a.get('n_trials', '?')} trials of {dataset} averaged per stimulus "
-            f"({a.get('n_stimuli', '?')} stimuli, each shown {shown} times){timed}"
+            f"{_a(ds, 'n_trials')} trials of {dataset} averaged per stimulus "
+            f"({_a(ds, 'n_stimuli')} stimuli, each shown {shown} times){timed}"
         )
     text = (
         f'<p class="methods"><strong>Methods.</strong> {model} vs {data}, by {_metrics(ds)}. '
-        f"One-sided permutation test with {a.get('n_permutations', '?')} relabellings of the "
+        f"One-sided permutation test with {_a(ds, 'n_permutations')} relabellings of the "
         f"model's stimuli (p = (1 + #null &ge; observed) / (1 + permutations)); "
         f"{round(100 * float(a.get('ci', 0.95)))}% percentile bootstrap intervals from "
-        f"{a.get('n_bootstrap', '?')} resamples of the stimuli with replacement. Noise ceiling: "
+        f"{_a(ds, 'n_bootstrap')} resamples of the stimuli with replacement. Noise ceiling: "
         f"{escape(str(a.get('noise_ceiling', 'not computed')))}. Seed "
         f"{escape(str(_config(ds).get('seed', '?')))}.</p>"
     )
@@ -53,7 +58,7 @@ def encoding_methods(ds: xr.Dataset) -> str:
     """Folds, penalties and scoring of a cross-validated encoding model."""
     cfg = _config(ds).get("encoding") or {}
     a = ds.attrs
-    folds = a.get("n_folds", cfg.get("n_folds", "?"))
+    folds = escape(str(a.get("n_folds", cfg.get("n_folds", "?"))))
     alphas = cfg.get("alphas")
     grid = f"{len(alphas)} penalties from {min(alphas):g} to {max(alphas):g}" if alphas else "?"
     return (

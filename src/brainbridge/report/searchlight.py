@@ -113,8 +113,9 @@ def searchlight_html(ds: xr.Dataset, maps: str | None = None) -> str:
         caption = "Score over the scalp at each layer's peak time."
     text = (
         f"<p>Searchlight <code>{escape(metric)}</code> of {escape(dataset)} vs "
-        f"{escape(model)}: {escape(what)}; {ds.attrs.get('n_permutations', 0)} permutations "
-        "per centre (uncorrected p in the store)."
+        f"{escape(model)}: {escape(what)}; "
+        f"{escape(str(ds.attrs.get('n_permutations', 0)))} permutations per centre "
+        "(uncorrected p in the store)."
         + (f" Maps: <code>{escape(maps)}</code>." if maps else "")
         + "</p>"
     )
