@@ -165,3 +165,25 @@ def test_model_rdm_files_must_hold_one_rdm(rdm_model):
             {"name": "net", "model": cfg},
         )
     assert not (rdm_model / "bad.zarr").exists()
+
+
+def test_config_keys_of_rdm_models_and_searchlight():
+    from brainbridge.config import ConfigError, check_config
+
+    config = {
+        "output_dir": "out",
+        "models": {"net": {"source": "rdm", "stimuli": "m.tsv"}},
+        "datasets": {},
+        "alignment": {"metrics": [SPEARMAN], "searchlight": {"enabled": True, "radius": 6}},
+    }
+    with pytest.raises(ConfigError, match=r"models\.net.*'rdms' is a required property"):
+        check_config(config)
+    config["models"]["net"]["rdms"] = [{"layer": "l1", "file": "l1.npz"}]
+    check_config(config)
+    config["alignment"]["searchlight"]["window"] = -1
+    with pytest.raises(ConfigError, match=r"alignment\.searchlight\.window"):
+        check_config(config)
+    del config["alignment"]["searchlight"]["window"]
+    config["models"]["cnn"] = {"source": "simnet", "stimuli": "m.tsv"}  # networks need more
+    with pytest.raises(ConfigError, match=r"models\.cnn.*'checkpoint' is a required property"):
+        check_config(config)
