@@ -43,7 +43,7 @@ def rdms_png(rdms: list[tuple[str, np.ndarray]], groups: np.ndarray | None = Non
     count = len(rdms)
     cols = min(count, PER_ROW)
     rows = int(np.ceil(count / cols))
-    fig = Figure(figsize=(3.2 * cols, 6.0 * rows))
+    fig = Figure(figsize=(3.0 * cols + 1.0, 5.6 * rows), layout="constrained")
     colours = None
     if groups is not None:
         labels = {g: i for i, g in enumerate(dict.fromkeys(groups.tolist()))}
@@ -74,15 +74,17 @@ def rdm_html(ds: xr.Dataset) -> str:
         return ""
     brain = [(f"brain: {r}", ds["brain_rdm"].sel(region=r).values) for r in ds["region"].values]
     model = [(f"layer: {k}", ds["model_rdm"].sel(layer=k).values) for k in ds["layer"].values]
+    groups = ds["stimulus_group"].values.astype(str) if "stimulus_group" in ds.coords else None
     dataset, model_name = str(ds.attrs.get("dataset", "?")), str(ds.attrs.get("model", "?"))
     caption = (
         f"RDMs ({ds.attrs.get('rdm_images', '')}), shown as percentiles of their off-diagonal "
-        "entries, with a 2-D classical MDS of each (one dot per stimulus)."
+        "entries, with a 2-D classical MDS of each (one dot per stimulus"
+        + ("; colour: the stimulus' condition)." if groups is not None else ").")
     )
     return (
         "<h3>RDMs and MDS</h3>"
         + figure_html(
-            rdms_png(brain + model), alt=f"RDMs {dataset} {model_name}", caption=caption
+            rdms_png(brain + model, groups), alt=f"RDMs {dataset} {model_name}", caption=caption
         ).replace("<figure>", '<figure class="rdms">', 1)
         + (
             f'<p class="note">{len(ds["stimulus"])} stimuli, in the order of '

@@ -70,7 +70,7 @@ def volume_png(ds: xr.Dataset) -> bytes:
     layers = [str(x) for x in ds["layer"].values]
     scores = ds["score"].isel(metric=0)
     vmax = float(np.nanmax(scores.values)) if np.isfinite(scores.values).any() else 1.0
-    fig = Figure(figsize=(9, 2.8 * len(layers)))
+    fig = Figure(figsize=(9, 2.6 * len(layers)), layout="constrained")
     for row, layer in enumerate(layers):
         volume = np.full(shape, np.nan)
         volume[tuple(ijk.T)] = scores.sel(layer=layer).values
@@ -83,7 +83,10 @@ def volume_png(ds: xr.Dataset) -> bytes:
             )
             ax.set_xticks([])
             ax.set_yticks([])
-            ax.set_title(f"{layer} · {label} (max projection)", fontsize=9)
+            if row == 0:
+                ax.set_title(f"{label} (max projection)", fontsize=9)
+            if col == 0:
+                ax.set_ylabel(layer, fontsize=9)
         fig.colorbar(image, ax=fig.axes[-3:], shrink=0.8, label="similarity")
     return _png(fig)
 

@@ -79,8 +79,18 @@ def align(inputs: dict, outputs: dict, params: dict) -> None:
 
     times = avg[n.TIME].values if n_time else None
     ds = _result(out, ceiling, [m.name for m in metrics], list(units), layers, times)
-    ds, note = with_rdm_images(ds, units, features, metrics, stimuli, times)
+    groups = _conditions(brain, stimuli)
+    ds, note = with_rdm_images(ds, units, features, metrics, stimuli, times, groups)
     _write(ds, inputs, outputs, params, modality=modality, **note, **_design(brain, avg))
+
+
+def _conditions(brain: xr.Dataset, stimuli: np.ndarray) -> np.ndarray | None:
+    """The condition of each stimulus (its first trial's), or None without conditions."""
+    if n.CONDITION not in brain.coords:
+        return None
+    table = pd.Series(brain[n.CONDITION].values.astype(str), index=brain[n.STIMULUS].values)
+    first = table[~table.index.duplicated()]
+    return first.reindex(np.asarray(stimuli).astype(str)).fillna("").to_numpy()
 
 
 def _design(brain: xr.Dataset, avg: xr.DataArray) -> dict:

@@ -44,9 +44,11 @@ def with_rdm_images(
     metrics: list,
     stimuli: np.ndarray,
     times: np.ndarray | None = None,
+    groups: np.ndarray | None = None,
 ) -> tuple[xr.Dataset, dict]:
     """``ds`` with ``brain_rdm`` (region, stimulus, stimulus2) and ``model_rdm`` (layer, ...),
-    and the attrs describing them; unchanged beyond :data:`MAX_STIMULI` stimuli."""
+    and the attrs describing them; unchanged beyond :data:`MAX_STIMULI` stimuli. ``groups``
+    (one label per stimulus, e.g. its condition) colours the report's MDS plots."""
     if len(stimuli) > MAX_STIMULI:
         return ds, {"rdm_images": f"not stored (more than {MAX_STIMULI} stimuli)"}
     method = _method(metrics)
@@ -57,6 +59,8 @@ def with_rdm_images(
         brain_rdm=((n.REGION, n.STIMULUS, n.STIMULUS2), brain),
         model_rdm=((n.LAYER, n.STIMULUS, n.STIMULUS2), model),
     ).assign_coords({n.STIMULUS: ids, n.STIMULUS2: ids})
+    if groups is not None:
+        out = out.assign_coords(stimulus_group=(n.STIMULUS, np.asarray(groups, dtype=str)))
     note = (
         f"{method} distance; brain: stimulus-averaged patterns (M/EEG: channels x time from "
         "0 s), RDM datasets: mean over replicates; model: layer features or precomputed RDM"
