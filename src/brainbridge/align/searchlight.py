@@ -81,7 +81,13 @@ def sensor_neighbours(
         dict(zip(map(str, names), positions, strict=True)), coord_frame="head"
     )
     info.set_montage(montage, on_missing="ignore")
-    adjacency, _ = mne.channels.find_ch_adjacency(info, "eeg")
+    try:
+        adjacency, _ = mne.channels.find_ch_adjacency(info, "eeg")
+    except Exception as err:  # e.g. Qhull on co-located sensors (MEG gradiometer pairs)
+        raise ValueError(
+            f"no Delaunay adjacency of the {len(names)} sensor positions ({err}); set "
+            "alignment.searchlight.sensor_radius (m) to take neighbours within a distance."
+        ) from err
     adjacency = (sparse.csr_matrix(adjacency) + sparse.eye(len(names))).tocsr()
     return [np.sort(adjacency[i].indices) for i in range(len(names))]
 

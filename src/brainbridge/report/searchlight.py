@@ -108,7 +108,10 @@ def searchlight_html(ds: xr.Dataset, maps: str | None = None) -> str:
         )
         caption = "Maximum-intensity projections of the score maps (one row per layer)."
     else:
-        png = topomaps_png(ds)
+        try:
+            png = topomaps_png(ds)
+        except (ValueError, RuntimeError) as err:  # e.g. co-located or missing positions
+            return f"<p>No topomap for {escape(dataset)} vs {escape(model)}: {escape(str(err))}</p>"
         what = (
             f"{ds.attrs.get('neighbours')} sensor neighbourhoods x {ds.attrs.get('window_s')} s "
             f"windows, {ds.sizes['channel']} channels x {ds.sizes['time']} time centres"

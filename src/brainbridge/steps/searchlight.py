@@ -139,8 +139,12 @@ def _write_maps(ds: xr.Dataset, folder: Path, fmri: bool) -> None:
         else:
             from brainbridge.report.searchlight import topomap_png
 
-            for layer in ds[n.LAYER].values:
-                (tmp / f"{safe_name(layer)}.png").write_bytes(topomap_png(ds, str(layer)))
+            try:
+                for layer in ds[n.LAYER].values:
+                    (tmp / f"{safe_name(layer)}.png").write_bytes(topomap_png(ds, str(layer)))
+            except (ValueError, RuntimeError) as err:  # co-located or missing positions
+                log.warning("no topomaps: %s", err)
+                (tmp / "README.txt").write_text(f"No topomaps: {err}\n", encoding="utf-8")
         if folder.exists():
             shutil.rmtree(folder)
         os.replace(tmp, folder)
