@@ -29,9 +29,9 @@ from scipy import sparse
 from scipy.spatial import cKDTree
 from scipy.stats import rankdata
 
-from .compare import compare_rdm_vectors
+from .compare import normalize_rdm_vectors
 from .metrics import CHUNK_ELEMENTS, RSAMetric, get_metric
-from .rdm import RDMVectors
+from .rdm import RDMVectors, squareform_vectors
 
 __all__ = [
     "SearchlightResult",
@@ -208,28 +208,24 @@ def iter_searchlight_rdms(
 # ---------------------------------------------------------------- comparison and inference
 
 
-def _compare(rdms: np.ndarray, model: np.ndarray, method: str) -> np.ndarray:
-    """compare_rdm_vectors of many RDMs (C, P) with one model RDM (P,).
-
-    Spearman without ties in a brain RDM (the usual case for continuous data): the ranks of a
-    row are its sort order, so the rank correlation is the model's centered ranks gathered in
-    that order times the centered ranks 1..P (one argsort per row, no rank array). Rows with
-    ties or NaNs take the general path.
-    """
+def _normalized_rows(rdms: np.ndarray, method: str) -> np.ndarray:
+    """RDM rows transformed so that the comparison is an inner product (as
+    :func:`~brainbridge.align.compare.normalize_rdm_vectors`). Spearman ranks come from one
+    argsort per row (the usual case for continuous RDMs: no ties); rows with ties or NaNs are
+    ranked by scipy's ``rankdata`` (average ties)."""
     if method != "spearman":
-        return compare_rdm_vectors(rdms, model, method)
+        return normalize_rdm_vectors(rdms, method)  # type: ignore[arg-type]
     n_pairs = rdms.shape[-1]
-    ranks = rankdata(model)
-    ranks -= ranks.mean()
     order = np.argsort(rdms, axis=-1)
+    ranks = np.empty(rdms.shape)
+    np.put_along_axis(ranks, order, np.arange(1.0, n_pairs + 1.0)[None], axis=-1)
     ordered = np.take_along_axis(rdms, order, axis=-1)
     special = (np.diff(ordered, axis=-1) == 0).any(axis=-1) | np.isnan(ordered).any(axis=-1)
-    position = np.arange(1.0, n_pairs + 1.0) - (n_pairs + 1.0) / 2.0
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = ranks[order] @ position / (np.linalg.norm(position) * np.linalg.norm(ranks))
     if special.any():
-        out[special] = compare_rdm_vectors(rdms[special], model, method)
-    return out
+        ranks[special] = rankdata(rdms[special], axis=-1, method="average")
+    ranks -= ranks.mean(axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return ranks / np.linalg.norm(ranks, axis=-1, keepdims=True)
 
 
 @dataclass(frozen=True)
@@ -270,18 +266,25 @@ def searchlight_rsa(
     n_centres = member.shape[1]
     score = np.full((len(names), n_centres), np.nan)
     p_value = np.full((len(names), n_centres), np.nan)
-    perms = None
+    # the model side, normalized once; with permutations, every permuted model RDM too
+    method = metric.compare_method
+    models_z = np.stack([normalize_rdm_vectors(vectors[k], method) for k in names])
+    permuted = None
     if n_permutations:
         rng = np.random.default_rng(seed)
         perms = rng.permuted(np.tile(np.arange(n), (n_permutations, 1)), axis=1)
+        rows, cols = np.triu_indices(n, k=1)
+        square = squareform_vectors(models_z)  # (model, n, n)
+        permuted = square[:, perms[:, rows], perms[:, cols]]  # (model, perm, pair)
     for sl, rdms in iter_searchlight_rdms(patterns, member, metric.rdm_method):
-        for i, name in enumerate(names):
-            observed = _compare(rdms, vectors[name], metric.compare_method)
-            score[i, sl] = observed
-            if perms is not None:
-                null = metric.permutation_scores(RDMVectors(rdms), RDMVectors(vectors[name]), perms)
-                tol = 1e-12 * np.maximum(1.0, np.abs(observed))
-                exceed = (null >= (observed - tol)[:, None]).sum(axis=-1)
+        brain_z = _normalized_rows(rdms, method)  # once per chunk, for every model
+        observed = models_z @ brain_z.T  # (model, chunk)
+        score[:, sl] = observed
+        if permuted is not None:
+            for i in range(len(names)):
+                null = brain_z @ permuted[i].T  # (chunk, perm)
+                tol = 1e-12 * np.maximum(1.0, np.abs(observed[i]))
+                exceed = (null >= (observed[i] - tol)[:, None]).sum(axis=-1)
                 p_value[i, sl] = (1.0 + exceed) / (1.0 + n_permutations)
     size = np.asarray(sparse.csc_matrix(member).sum(axis=0)).ravel().astype(int)
     return SearchlightResult(names, score, p_value, size, int(n_permutations))
