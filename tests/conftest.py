@@ -21,3 +21,18 @@ def shared_data() -> Path:
     if not SHARED_DATA.exists():
         pytest.skip(f"real data folder {SHARED_DATA} absent (set BRAINBRIDGE_DATA to its path)")
     return SHARED_DATA
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Every test that reads the real data folder carries the ``realdata`` marker (so that
+    ``-m "not realdata"`` leaves them all out)."""
+    unmarked = [
+        item.nodeid
+        for item in items
+        if "shared_data" in getattr(item, "fixturenames", ())
+        and item.get_closest_marker("realdata") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError(
+            f"tests using the shared_data fixture lack @pytest.mark.realdata: {unmarked[:5]}"
+        )

@@ -68,10 +68,20 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    outputs = _pairs(args.output, "--output")
+    if args.output_dir is not None:  # refuse before anything is written or replaced
+        from brainbridge.safety import OutputEscapeError, inside_output
+
+        try:
+            for value in outputs.values():
+                for path in value if isinstance(value, list) else [value]:
+                    inside_output(path, args.output_dir)
+        except OutputEscapeError as err:
+            print(f"step {args.step}: {err}", file=sys.stderr)
+            return 2
     from brainbridge.steps import STEPS
 
     inputs = _pairs(args.input, "--input")
-    outputs = _pairs(args.output, "--output")
     params = json.loads(args.params) if args.params else {}
     params.setdefault("threads", args.threads)
     log.info("step %s: inputs %s", args.step, inputs)
@@ -184,6 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", action="append", metavar="KEY=PATH")
     p.add_argument("-p", "--params", help="the step's config subset, as JSON")
     p.add_argument("-t", "--threads", type=int, default=1)
+    p.add_argument(
+        "--output-dir", type=Path, help="refuse any output that resolves outside this folder"
+    )
     p.set_defaults(func=cmd_run)
     return parser
 

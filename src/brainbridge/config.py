@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import difflib
+import functools
 from importlib import resources
 from pathlib import Path
 
@@ -10,6 +12,7 @@ import jsonschema
 import yaml
 
 from brainbridge.align import list_metrics
+from brainbridge.safety import PATTERNS, name_problem
 
 SCHEMA_PATH = Path(str(resources.files("brainbridge") / "schemas" / "config.schema.yaml"))
 
@@ -19,27 +22,89 @@ class ConfigError(ValueError):
 
 
 def load_schema() -> dict:
-    return yaml.safe_load(SCHEMA_PATH.read_text(encoding="utf-8"))
+    """The config schema (a fresh copy; parsed once per process)."""
+    return copy.deepcopy(_parsed_schema())
+
+
+@functools.cache
+def _parsed_schema() -> dict:
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(SCHEMA_PATH.read_text(encoding="utf-8"), Loader=loader)
 
 
 def _key(path) -> str:
     return ".".join(str(p) for p in path) or "<top level>"
 
 
-def _schema_errors(config: dict, source: str) -> list[str]:
-    validator = jsonschema.Draft202012Validator(load_schema())
+NAMED_SECTIONS = ("datasets", "models", "tokenizers")  # their keys become file names
+
+
+def _unknown_key_message(err, source: str) -> list[str]:
+    """One message per misspelt key, with the nearest allowed key (difflib) as the fix."""
+    allowed = sorted(err.schema.get("properties", {}))
+    extra = sorted(set(err.instance) - set(allowed)) if isinstance(err.instance, dict) else []
     messages = []
-    for err in sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path)):
+    for key in extra:
+        near = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+        fix = f"did you mean '{near[0]}'? " if near else ""
+        messages.append(
+            f"{source}: key '{_key([*err.absolute_path, key])}': unknown key; {fix}"
+            f"(allowed keys here: {allowed})"
+        )
+    return messages
+
+
+def _pattern_message(err, source: str, kinds: dict) -> str | None:
+    """A name that breaks its ``$defs`` pattern: the key, the rule and an allowed spelling."""
+    kind = kinds.get(err.schema.get("pattern")) if isinstance(err.schema, dict) else None
+    if kind is None or kind not in PATTERNS:
+        return None
+    path = list(err.absolute_path)
+    if "propertyNames" in err.relative_schema_path:  # the name is a key of this mapping
+        path.append(err.instance)
+    return f"{source}: key '{_key(path)}': {name_problem(err.instance, kind)}."
+
+
+def _schema_errors(config: dict, source: str) -> list[str]:
+    schema = load_schema()
+    kinds = {d.get("pattern"): k for k, d in schema["$defs"].items() if "pattern" in d}
+    validator = jsonschema.Draft202012Validator(schema)
+    messages = []
+    for err in sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path))):
+        if (
+            err.validator == "additionalProperties"
+            and err.schema.get("additionalProperties") is False
+        ):
+            messages += _unknown_key_message(err, source)
+            continue
+        if err.validator in ("pattern", "maxLength"):
+            path = list(err.absolute_path)
+            named = len(path) == 1 and path[0] in NAMED_SECTIONS
+            if named and "propertyNames" in err.relative_schema_path:
+                continue  # reported by _name_errors
+            message = _pattern_message(err, source, kinds)
+            if message:
+                messages.append(message)
+                continue
         hint = err.schema.get("description") if isinstance(err.schema, dict) else None
-        if err.validator == "additionalProperties":
-            allowed = sorted(err.schema.get("properties", {}))
-            hint = f"allowed keys here: {allowed}" if allowed else hint
-        elif err.validator == "enum":
+        if err.validator == "enum":
             hint = f"choose one of {err.validator_value}"
         messages.append(
             f"{source}: key '{_key(err.absolute_path)}': {err.message}"
             + (f" ({hint})" if hint else "")
         )
+    return messages
+
+
+def _name_errors(config: dict, source: str) -> list[str]:
+    """Names of datasets, models and tokenizers: the pattern of :mod:`brainbridge.safety`."""
+    messages = []
+    for section in NAMED_SECTIONS:
+        names = config.get(section)
+        for name in names if isinstance(names, dict) else []:
+            problem = name_problem(name, "name")
+            if problem:
+                messages.append(f"{source}: key '{section}.{name}': {problem}.")
     return messages
 
 
@@ -126,7 +191,7 @@ def expand_path(value: str, config: dict) -> str:
 
 def check_config(config: dict, source: str = "config") -> dict:
     """Raise :class:`ConfigError` listing every problem, each naming its key and the fix."""
-    messages = _schema_errors(config, source)
+    messages = _name_errors(config, source) + _schema_errors(config, source)
     if not messages:
         messages = _reference_errors(config, source) + _rdm_errors(config, source)
     if messages:

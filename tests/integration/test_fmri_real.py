@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 from brainbridge.align import RDMVectors
+from brainbridge.align.categories import category_rdm
 from brainbridge.decode import decode_categories
 from brainbridge.ingest.fmri import (
-    category_rdm,
     ingest_fmri,
     plain_runs,
     read_rdm_mat,
@@ -18,6 +18,8 @@ from brainbridge.ingest.fmri import (
 )
 from brainbridge.steps.ingestion import ingest_fmri as ingest_step
 from brainbridge.store import open_store, validate
+
+pytestmark = pytest.mark.realdata
 
 CATEGORIES = {"bottle", "cat", "chair", "face", "house", "scissors", "scrambledpix", "shoe"}
 

@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+pytestmark = pytest.mark.realdata
+
 mne = pytest.importorskip("mne")
 mne_bids = pytest.importorskip("mne_bids")
 

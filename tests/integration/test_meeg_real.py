@@ -10,6 +10,8 @@ from brainbridge.decode import band_power, decode_over_time
 from brainbridge.ingest.meeg import ingest_dataset
 from brainbridge.store import validate
 
+pytestmark = pytest.mark.realdata
+
 PRE = {"tmin": -0.1, "tmax": 0.3, "baseline": None, "reference": "none"}
 MOTOR = {
     "T1": {"stimulus": "left", "condition": "left"},

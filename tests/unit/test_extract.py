@@ -184,7 +184,7 @@ def test_weights_must_match_in_both_directions(tmp_path):
         load("cifar-resnet", tmp_path / "r20.th", arch="resnet32")
 
 
-def test_clear_errors(tmp_path, stimuli, tiny):
+def test_clear_errors(tmp_path, stimuli, tiny, monkeypatch):
     model, weights = tiny
     with pytest.raises(FileNotFoundError, match="nothing is downloaded"):
         load("cifar-resnet", tmp_path / "absent.th", arch="resnet20")
@@ -192,8 +192,10 @@ def test_clear_errors(tmp_path, stimuli, tiny):
         resolve_checkpoint("package:no_such_package_xyz/model")
     with pytest.raises(ValueError, match="unknown model source"):
         load("keras", weights)
-    with pytest.raises(ImportError, match=r"cannot be imported|needs the"):
-        load("timm", weights, arch="resnet18") if _missing("timm") else _raise_import()
+    monkeypatch.setitem(sys.modules, "timm", None)  # import fails, installed or not
+    with pytest.raises(ImportError, match=r"source 'timm' needs the 'timm' package.*cannot be"):
+        load("timm", weights, arch="resnet18")
+    monkeypatch.undo()
     manifest = read_manifest(stimuli)
     with pytest.raises(ValueError, match=r"Did you mean \['conv1'"):
         extract_activations(model, manifest, layers=["conv_1"], inputs=IMAGE)
@@ -218,16 +220,6 @@ def test_clear_errors(tmp_path, stimuli, tiny):
         extract_to_store(
             huge, manifest, tmp_path / "x.zarr", layers=["fc"], inputs=IMAGE, dtype="float16"
         )
-
-
-def _missing(package: str) -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec(package) is None
-
-
-def _raise_import():
-    raise ImportError("needs the package")
 
 
 def test_manifest_column_mapping_and_image_folder(tmp_path, stimuli):

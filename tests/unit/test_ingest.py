@@ -70,7 +70,7 @@ def test_eeg_bad_inputs_are_named(eeg_files, tmp_path):
         ingest_meeg(raw_path, no_code, PREPROC)
     unknown = tmp_path / "unknown.tsv"
     unknown.write_text("code\tstimulus\n999\ts0\n")
-    with pytest.raises(ValueError, match="none of the event codes"):
+    with pytest.raises(ValueError, match=r"none of the event keys .* match the mapping"):
         ingest_meeg(raw_path, unknown, PREPROC)
     with pytest.raises(FileNotFoundError, match="does not exist"):
         ingest_meeg(tmp_path / "nothing_raw.fif", events_path, PREPROC)

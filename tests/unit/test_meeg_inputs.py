@@ -93,7 +93,8 @@ def test_no_partial_store(tmp_path):
 
 def test_qc_record_reaches_the_report(tmp_path):
     """The QC record (bad channels, dropped epochs, PSD) is shown as a report section."""
-    from brainbridge.ingest.meeg.qc import read_qc_records, write_qc
+    from brainbridge.ingest.meeg.qc import write_qc
+    from brainbridge.report.qc import read_qc_records
     from brainbridge.steps.ingestion import qc_report
 
     cfg = {**CFG, "qc_psd": True, "events": {"mapping": {"a": "x", "b": "y"}}}

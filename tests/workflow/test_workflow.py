@@ -53,6 +53,7 @@ def test_bad_config_stops_the_workflow_with_the_key(root, tmp_path, snakemake):
     assert "alignment.metrics.0" in result.stdout + result.stderr
 
 
+@pytest.mark.realdata
 def test_a_config_file_is_not_merged_with_the_default(root, shared_data, snakemake):
     """`--configfile` from the repository root runs only what that file declares."""
     config = root / "config" / "examples" / "resnet20-rsa92.yaml"

@@ -25,8 +25,8 @@ rule align:
     log:
         f"{OUT}/logs/align/{{dataset}}__{{model}}.log",
     shell:
-        ENV + RUN + " align -i brain={input.brain} -i activations={input.activations}"
-        " -o store={output.store} -o table={output.table} -p {params.cfg} -t {threads} 2> {log}"
+        ENV + RUN + " align -i brain={input.brain:q} -i activations={input.activations:q}"
+        " -o store={output.store:q} -o table={output.table:q} -p {params.cfg} -t {threads} 2> {log:q}"
 
 
 # Searchlight maps (alignment.searchlight.enabled): voxel spheres (fMRI), sensor
@@ -60,5 +60,5 @@ rule searchlight:
     log:
         f"{OUT}/logs/searchlight/{{dataset}}__{{model}}.log",
     shell:
-        ENV + RUN + " searchlight -i brain={input.brain} -i activations={input.activations}"
-        " -o store={output.store} -o maps={output.maps} -p {params.cfg} -t {threads} 2> {log}"
+        ENV + RUN + " searchlight -i brain={input.brain:q} -i activations={input.activations:q}"
+        " -o store={output.store:q} -o maps={output.maps:q} -p {params.cfg} -t {threads} 2> {log:q}"

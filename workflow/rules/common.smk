@@ -4,6 +4,7 @@ import shlex
 import sys
 
 from brainbridge.config import expand_path
+from brainbridge.safety import inside_output
 
 OUT = config["output_dir"]
 SIM = f"{OUT}/simulation"
@@ -18,6 +19,7 @@ N_RUNS = config.get("simulation", {}).get("fmri", {}).get("runs", 2)
 # one BLAS / OpenMP thread pool per job, sized by the rule's threads
 ENV = "export OMP_NUM_THREADS={threads} OPENBLAS_NUM_THREADS={threads} MKL_NUM_THREADS={threads};"
 RUN = f"{shlex.quote(sys.executable)} -m brainbridge run"  # the interpreter running Snakemake
+RUN += f" --output-dir {shlex.quote(OUT)}"  # each step refuses outputs outside output_dir
 
 
 def as_json(value):
@@ -64,6 +66,13 @@ def model_config(model):
 
 def final_targets():
     """The report and tables; only the activation stores when no dataset is configured."""
+    targets = _final_targets()
+    for target in targets:
+        inside_output(target, OUT)  # brainbridge.safety: nothing may resolve outside output_dir
+    return targets
+
+
+def _final_targets():
     if not DATASETS:
         return expand(f"{OUT}/activations/{{model}}.zarr", model=MODELS)
     if not MODELS:  # nothing to compare with: the brain stores and their QC report

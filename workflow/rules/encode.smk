@@ -27,5 +27,5 @@ rule encode:
     log:
         f"{OUT}/logs/encode/{{dataset}}__{{model}}.log",
     shell:
-        ENV + RUN + " encode -i brain={input.brain} -i activations={input.activations}"
-        " -o store={output.store} -o table={output.table} -p {params.cfg} -t {threads} 2> {log}"
+        ENV + RUN + " encode -i brain={input.brain:q} -i activations={input.activations:q}"
+        " -o store={output.store:q} -o table={output.table:q} -p {params.cfg} -t {threads} 2> {log:q}"

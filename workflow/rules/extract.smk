@@ -32,8 +32,8 @@ rule extract:
     log:
         f"{OUT}/logs/extract/{{model}}.log",
     shell:
-        ENV + RUN + " extract -i manifest={input.manifest} {params.weights}"
-        " -o store={output.store} -p {params.cfg} -t {threads} 2> {log}"
+        ENV + RUN + " extract -i manifest={input.manifest:q} {params.weights}"
+        " -o store={output.store:q} -p {params.cfg} -t {threads} 2> {log:q}"
 
 
 rule model_rdms:
@@ -54,4 +54,4 @@ rule model_rdms:
     log:
         f"{OUT}/logs/extract/{{model}}.log",
     shell:
-        ENV + RUN + " model-rdms {params.inputs} -o store={output.store} -p {params.cfg} 2> {log}"
+        ENV + RUN + " model-rdms {params.inputs} -o store={output.store:q} -p {params.cfg} 2> {log:q}"

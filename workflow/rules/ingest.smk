@@ -146,8 +146,8 @@ rule ingest_eeg:
     log:
         f"{OUT}/logs/ingest/{{dataset}}.log",
     shell:
-        ENV + RUN + " ingest-eeg -i raw={input.raw} -i events={input.events}"
-        " -o store={output.store} -p {params.cfg} 2> {log}"
+        ENV + RUN + " ingest-eeg -i raw={input.raw:q} -i events={input.events:q}"
+        " -o store={output.store:q} -p {params.cfg} 2> {log:q}"
 
 
 rule ingest_fmri:
@@ -175,7 +175,7 @@ rule ingest_fmri:
     log:
         f"{OUT}/logs/ingest/{{dataset}}.log",
     shell:
-        ENV + RUN + " ingest-fmri {params.inputs} -o store={output.store} -p {params.cfg} 2> {log}"
+        ENV + RUN + " ingest-fmri {params.inputs} -o store={output.store:q} -p {params.cfg} 2> {log:q}"
 
 
 rule ingest_meeg:
@@ -197,8 +197,8 @@ rule ingest_meeg:
     log:
         f"{OUT}/logs/ingest/{{dataset}}.log",
     shell:
-        ENV + RUN + " ingest-meeg {params.inputs} -o store={output.store} -o qc={output.qc}"
-        " -p {params.cfg} 2> {log}"
+        ENV + RUN + " ingest-meeg {params.inputs} -o store={output.store:q} -o qc={output.qc:q}"
+        " -p {params.cfg} 2> {log:q}"
 
 
 rule qc_report:
@@ -216,4 +216,4 @@ rule qc_report:
     log:
         f"{OUT}/logs/qc_report.log",
     shell:
-        ENV + RUN + " qc-report {params.inputs} -o html={output.html} -p {params.cfg} 2> {log}"
+        ENV + RUN + " qc-report {params.inputs} -o html={output.html:q} -p {params.cfg} 2> {log:q}"

@@ -46,7 +46,7 @@ rule ingest_rdm:
     log:
         f"{OUT}/logs/ingest/{{dataset}}.log",
     shell:
-        ENV + RUN + " ingest-rdm {params.inputs} -o store={output.store} -p {params.cfg} 2> {log}"
+        ENV + RUN + " ingest-rdm {params.inputs} -o store={output.store:q} -p {params.cfg} 2> {log:q}"
 
 
 rule brain_rdms:
@@ -65,7 +65,7 @@ rule brain_rdms:
     log:
         f"{OUT}/logs/brain_rdms/{{dataset}}.log",
     shell:
-        ENV + RUN + " brain-rdms -i brain={input.brain} -o store={output.store} -p {params.cfg} 2> {log}"
+        ENV + RUN + " brain-rdms -i brain={input.brain:q} -o store={output.store:q} -p {params.cfg} 2> {log:q}"
 
 
 rule decode:
@@ -86,4 +86,4 @@ rule decode:
     log:
         f"{OUT}/logs/decode/{{dataset}}.log",
     shell:
-        ENV + RUN + " decode -i brain={input.brain} -o table={output.table} -p {params.cfg} 2> {log}"
+        ENV + RUN + " decode -i brain={input.brain:q} -o table={output.table:q} -p {params.cfg} 2> {log:q}"

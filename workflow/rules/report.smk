@@ -22,7 +22,7 @@ rule recover:
     log:
         f"{OUT}/logs/recover.log",
     shell:
-        ENV + RUN + " recover {params.inputs} -o table={output.table} 2> {log}"
+        ENV + RUN + " recover {params.inputs} -o table={output.table:q} 2> {log:q}"
 
 
 rule report:
@@ -49,7 +49,7 @@ rule report:
             searchlight=[p for p in input.searchlight if p.endswith(".zarr")],
             **({"truth": input.extra[0], "recovery": input.extra[1]} if SIMULATED else {}),
         ),
-        encoding_table=lambda w, output: f"-o encoding_table={output.encoding_table}" if ENC_PAIRS else "",
+        encoding_table=lambda w, output: f"-o encoding_table={shlex.quote(output.encoding_table)}" if ENC_PAIRS else "",
     threads: 1
     resources:
         mem_mb=2000,
@@ -57,6 +57,6 @@ rule report:
     log:
         f"{OUT}/logs/report.log",
     shell:
-        ENV + RUN + " report {params.inputs} -o html={output.html}"
-        " {params.encoding_table} -o alignment_table={output.alignment_table}"
-        " -p {params.cfg} 2> {log}"
+        ENV + RUN + " report {params.inputs} -o html={output.html:q}"
+        " {params.encoding_table} -o alignment_table={output.alignment_table:q}"
+        " -p {params.cfg} 2> {log:q}"

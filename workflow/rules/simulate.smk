@@ -13,7 +13,7 @@ rule simulate_stimuli:
     log:
         f"{OUT}/logs/simulate_stimuli.log",
     shell:
-        ENV + RUN + " simulate-stimuli -o manifest={output.manifest} -p {params.cfg} 2> {log}"
+        ENV + RUN + " simulate-stimuli -o manifest={output.manifest:q} -p {params.cfg} 2> {log:q}"
 
 
 rule train_network:
@@ -36,8 +36,8 @@ rule train_network:
     log:
         f"{OUT}/logs/train_network.log",
     shell:
-        ENV + RUN + " train-network -i manifest={input.manifest}"
-        " -o weights={output.weights} -p {params.cfg} -t {threads} 2> {log}"
+        ENV + RUN + " train-network -i manifest={input.manifest:q}"
+        " -o weights={output.weights:q} -p {params.cfg} -t {threads} 2> {log:q}"
 
 
 rule simulate_recordings:
@@ -55,9 +55,9 @@ rule simulate_recordings:
     params:
         cfg=as_json({**SIMULATION, "seed": config["seed"]}),
         outputs=lambda w, output: " ".join(
-            [f"-o {k}={output[k]}" for k in ("eeg_raw", "eeg_events", "atlas", "atlas_labels", "truth")]
-            + [f"-o bold+={p}" for p in output.bold]
-            + [f"-o bold_events+={p}" for p in output.bold_events]
+            [f"-o {k}={shlex.quote(output[k])}" for k in ("eeg_raw", "eeg_events", "atlas", "atlas_labels", "truth")]
+            + [f"-o bold+={shlex.quote(p)}" for p in output.bold]
+            + [f"-o bold_events+={shlex.quote(p)}" for p in output.bold_events]
         ),
     threads: 1
     resources:
@@ -66,5 +66,5 @@ rule simulate_recordings:
     log:
         f"{OUT}/logs/simulate_recordings.log",
     shell:
-        ENV + RUN + " simulate-recordings -i activations={input.activations}"
-        " -i manifest={input.manifest} {params.outputs} -p {params.cfg} 2> {log}"
+        ENV + RUN + " simulate-recordings -i activations={input.activations:q}"
+        " -i manifest={input.manifest:q} {params.outputs} -p {params.cfg} 2> {log:q}"

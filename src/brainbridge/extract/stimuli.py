@@ -16,6 +16,8 @@ import pandas as pd
 import torch
 from PIL import Image
 
+from brainbridge.integrity import read_table
+
 REQUIRED_COLUMNS = ("stimulus", "file")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 CONVERTIBLE_MODES = ("RGB", "L", "LA", "RGBA", "P", "PA", "CMYK", "YCbCr")
@@ -52,7 +54,7 @@ def read_manifest(
         table = _image_folder(path)
         folder = path
     else:
-        table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+        table = read_table(path, "stimulus manifest", dtype=str, keep_default_na=False)
         folder = path.parent
     rename = {theirs: ours for ours, theirs in (columns or {}).items() if theirs != ours}
     absent = [theirs for theirs in rename if theirs not in table.columns]
@@ -116,6 +118,21 @@ def resize_image(rgb: Image.Image, size: int, method: str = "bilinear-antialias"
     return np.asarray(rgb.resize((size, size), filters[method]), dtype=np.float32) / 255.0
 
 
+def _open_image(path: str) -> Image.Image:
+    """An image decoded whole (a truncated or damaged file raises naming it)."""
+    try:
+        img = Image.open(path)
+        img.load()
+    except FileNotFoundError:
+        raise
+    except (OSError, SyntaxError, ValueError) as err:  # PIL's errors for damaged files
+        raise ValueError(
+            f"image stimulus {path} could not be read ({type(err).__name__}: {err}); the file is "
+            "truncated or not an image. Copy or export it again."
+        ) from err
+    return img
+
+
 def load_images(
     paths: list[str],
     *,
@@ -131,7 +148,7 @@ def load_images(
     """
     arrays = []
     for p in paths:
-        with Image.open(p) as img:
+        with _open_image(p) as img:
             if img.mode not in CONVERTIBLE_MODES:
                 raise ValueError(
                     f"image {p} has mode {img.mode!r} (e.g. 16-bit or float), which has no "

@@ -9,7 +9,6 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from html import escape
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +16,7 @@ import pandas as pd
 import xarray as xr
 
 from brainbridge.report import figures as fg
+from brainbridge.report.escape import escape
 from brainbridge.report.methods import alignment_methods, encoding_methods
 from brainbridge.report.rdms import rdm_html
 from brainbridge.report.searchlight import searchlight_html

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from html import escape
-
 import xarray as xr
+
+from brainbridge.report.escape import escape
 
 __all__ = ["alignment_methods", "encoding_methods"]
 

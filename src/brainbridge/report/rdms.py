@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from html import escape
-
 import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
 
+from brainbridge.report.escape import escape
 from brainbridge.report.figures import HEATMAP_CMAP, OKABE_ITO, _png
 
 __all__ = ["classical_mds", "rdm_html", "rdms_png"]

@@ -3,12 +3,11 @@ projections of the voxel maps (fMRI; the NIfTI files lie beside the store)."""
 
 from __future__ import annotations
 
-from html import escape
-
 import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
 
+from brainbridge.report.escape import escape
 from brainbridge.report.figures import HEATMAP_CMAP, _png
 
 __all__ = ["searchlight_html", "topomap_png", "volume_png"]

@@ -7,9 +7,10 @@ import logging
 
 import pandas as pd
 
+from brainbridge.align.categories import category_rdms
 from brainbridge.atomic import write_table
 from brainbridge.decode import decode_categories
-from brainbridge.ingest.fmri.rdms import category_rdms, read_rdms
+from brainbridge.ingest.fmri.rdms import read_rdms
 from brainbridge.steps.units import as_list, write_brain
 from brainbridge.store import open_store
 

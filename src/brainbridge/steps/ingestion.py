@@ -5,7 +5,7 @@ from __future__ import annotations
 from brainbridge.ingest.fmri import ingest_fmri as ingest_fmri_runs
 from brainbridge.ingest.fmri import plain_runs
 from brainbridge.ingest.meeg import ingest_dataset, ingest_meeg
-from brainbridge.ingest.meeg.qc import qc_section, read_qc_records, write_qc
+from brainbridge.ingest.meeg.qc import write_qc
 from brainbridge.steps.units import as_list, write_brain
 
 
@@ -33,6 +33,7 @@ def ingest_recording(inputs: dict, outputs: dict, params: dict) -> None:
 def qc_report(inputs: dict, outputs: dict, params: dict) -> None:
     """An HTML report of the QC records (for configs that only ingest brain data)."""
     from brainbridge.report.html import build_report
+    from brainbridge.report.qc import qc_section, read_qc_records
 
     records = read_qc_records(as_list(inputs.get("qc")))
     build_report(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 
 from brainbridge.atomic import write_table
-from brainbridge.ingest.meeg.qc import qc_section, read_qc_records
 from brainbridge.report.html import build_report
+from brainbridge.report.qc import qc_section, read_qc_records
 from brainbridge.steps.units import as_list
 
 

@@ -17,6 +17,10 @@ from pathlib import Path
 import numpy as np
 from nilearn.interfaces.bids import get_bids_files, parse_bids_filename
 
+from brainbridge.ingest.labels import label_matches
+
+__all__ = ["DERIVED_ENTITIES", "FmriRun", "find_bids_runs", "label_matches"]
+
 # entities of a derivative BOLD file that its raw source (and its events) do not have
 DERIVED_ENTITIES = ("space", "res", "den", "desc")
 
@@ -36,14 +40,6 @@ def _label(value, prefix: str) -> str:
     """A configured label as a string, without its entity prefix (``sub-01`` -> ``01``)."""
     text = str(value)
     return text[len(prefix) + 1 :] if text.startswith(f"{prefix}-") else text
-
-
-def label_matches(label, wanted) -> bool:
-    """A BIDS label equals a configured value, numerically when both are numbers (1 ~ 01)."""
-    if label is None:
-        return False
-    label, wanted = str(label), str(wanted)
-    return label == wanted or (label.isdigit() and wanted.isdigit() and int(label) == int(wanted))
 
 
 def _order(label: str | None) -> tuple:

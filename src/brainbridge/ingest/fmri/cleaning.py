@@ -21,6 +21,8 @@ import pandas as pd
 from nilearn import signal
 from nilearn.interfaces.fmriprep import load_confounds
 
+from brainbridge.integrity import read_table
+
 STANDARDIZE = ("psc", "zscore_sample", False)
 LOAD_CONFOUNDS_KEYS = {
     "strategy", "motion", "scrub", "fd_threshold", "std_dvars_threshold", "wm_csf",
@@ -76,7 +78,7 @@ def _tuple_strategy(args: dict) -> dict:
 
 
 def _columns(path, columns: list[str]) -> pd.DataFrame:
-    table = pd.read_csv(path, sep="\t")
+    table = read_table(path, "confounds")
     missing = [c for c in columns if c not in table.columns]
     if missing:
         raise ValueError(

@@ -1,72 +1,61 @@
-"""Brain RDMs as stores of kind ``rdms`` (region x replicate x stimulus x stimulus2).
+"""Precomputed brain RDMs as stores of kind ``rdms`` (region x replicate x stimulus x stimulus2).
 
-Three ways in: precomputed RDM files (MATLAB struct arrays such as rsatoolbox's
-``92_brainRDMs.mat``, numpy ``.npz`` / ``.npy`` arrays such as the Algonauts RDMs), whose
-stimulus ids come from a stimulus manifest or image folder (the ids of the activation
-extraction, so that brain RDMs join activation stores by id); and category RDMs of
-single-trial responses, one per region and run (:func:`category_rdms`).
+RDM files: MATLAB struct arrays such as rsatoolbox's ``92_brainRDMs.mat``, numpy ``.npz`` /
+``.npy`` arrays such as the Algonauts RDMs, whose stimulus ids come from a stimulus manifest or
+image folder (the ids of the activation extraction, so that brain RDMs join activation stores by
+id). Category RDMs of single-trial responses are computed in :mod:`brainbridge.align.categories`.
 """
 
 from __future__ import annotations
 
 import logging
+import zipfile
+import zlib
 from collections.abc import Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 from scipy.io import loadmat
 
-from brainbridge.align.rdm import compute_rdms
 from brainbridge.atomic import atomic_path
-from brainbridge.store import names as n
-from brainbridge.store.contract import validate
+from brainbridge.store.rdms import check_rdms, rdms_dataset
+
+__all__ = [
+    "check_rdms",
+    "rdms_dataset",
+    "read_rdm_file",
+    "read_rdm_mat",
+    "read_rdm_npz",
+    "read_rdms",
+    "stimulus_ids",
+    "write_rdm_npz",
+]
 
 log = logging.getLogger(__name__)
 
-CATEGORY_DISSIMILARITY = "correlation distance (1 - Pearson r) of condition-mean responses"
-
-
-# ---------------------------------------------------------------- the rdms store
-
-
-def check_rdms(ds: xr.Dataset, source: str | None = None) -> None:
-    """Validate an ``rdms`` Dataset, values included (square, symmetric, zero diagonal, finite).
-
-    Raises :class:`~brainbridge.store.StoreError` naming the store, the field and the fix.
-    """
-    validate(ds, "rdms", source=source)
-
-
-def rdms_dataset(
-    rdms: np.ndarray,
-    *,
-    regions: Sequence[str],
-    replicates: Sequence[str],
-    stimuli: Sequence[str],
-    modality: str = "fmri",
-    dissimilarity: str = "unknown (precomputed)",
-    source: str | None = None,
-    **attrs: object,
-) -> xr.Dataset:
-    """An ``rdms`` Dataset from square RDMs (region, replicate, n, n), checked (check_rdms)."""
-    rdms = np.asarray(rdms, dtype=np.float64)
-    stimuli = np.asarray([str(s) for s in stimuli], dtype=str)
-    ds = xr.Dataset(
-        {"rdm": ((n.REGION, n.REPLICATE, n.STIMULUS, n.STIMULUS2), rdms)},
-        coords={
-            n.REGION: np.asarray([str(r) for r in regions], dtype=str),
-            n.REPLICATE: np.asarray([str(r) for r in replicates], dtype=str),
-            n.STIMULUS: stimuli,
-            n.STIMULUS2: stimuli,
-        },
-        attrs={n.KIND: "rdms", n.MODALITY: modality, n.DISSIMILARITY: dissimilarity, **attrs},
-    )
-    check_rdms(ds, source)
-    return ds
-
 
 # ---------------------------------------------------------------- precomputed RDM files
+
+
+@contextmanager
+def _named_errors(path, kind: str):
+    """Errors of a damaged file (truncated, failing a CRC) as a ValueError naming it."""
+    try:
+        yield
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error, TypeError) as err:
+        raise ValueError(
+            f"RDM file {path} could not be read as a {kind} file ({type(err).__name__}: {err}); "
+            "it is truncated or damaged. Copy or export it again."
+        ) from err
+    except ValueError as err:
+        if str(path) in str(err):
+            raise
+        raise ValueError(
+            f"RDM file {path} could not be read as a {kind} file ({err}); it is truncated, "
+            "damaged or of another format. Copy or export it again."
+        ) from err
 
 
 def read_rdm_mat(path: str | Path, variable: str = "RDMs") -> tuple[np.ndarray, np.ndarray]:
@@ -77,7 +66,8 @@ def read_rdm_mat(path: str | Path, variable: str = "RDMs") -> tuple[np.ndarray, 
     ``RDMVectors.from_square`` for the alignment metrics. A plain numeric variable
     (..., n, n) is returned as is, with names ``"1", "2", ...``.
     """
-    content = loadmat(path)
+    with _named_errors(path, "MATLAB"):
+        content = loadmat(path)
     if variable not in content:
         found = [k for k in content if not k.startswith("__")]
         raise ValueError(
@@ -120,8 +110,10 @@ def read_rdm_npz(path: str | Path, variable: str | None = None) -> tuple[np.ndar
     """
     path = Path(path)
     if path.suffix == ".npy":
-        return _numeric_rdms(np.load(path, allow_pickle=False), path, "(array)")
-    with np.load(path, allow_pickle=False) as content:
+        with _named_errors(path, "numpy"):
+            array = np.load(path, allow_pickle=False)
+        return _numeric_rdms(array, path, "(array)")
+    with _named_errors(path, "numpy .npz"), np.load(path, allow_pickle=False) as content:
         keys = list(content.keys())
         if variable is None:
             variable = "rdms" if "rdms" in keys else keys[0] if len(keys) == 1 else None
@@ -229,96 +221,3 @@ def write_rdm_npz(path: str | Path, rdms: np.ndarray, labels, names=None) -> Pat
     with atomic_path(path) as tmp:
         np.savez(tmp, rdms=np.asarray(rdms, float), labels=np.asarray(labels, dtype=str), **extra)
     return Path(path)
-
-
-# ---------------------------------------------------------------- category RDMs of responses
-
-
-def _regions(ds: xr.Dataset) -> np.ndarray:
-    """Region label of every feature (voxel / parcel); ``all`` without a region coord."""
-    feature = ds["data"].dims[1]
-    if n.REGION in ds.coords and ds[n.REGION].dims == (feature,):
-        return ds[n.REGION].values.astype(str)
-    return np.full(ds.sizes[feature], "all")
-
-
-def _averaging_weights(labels: np.ndarray, groups: np.ndarray, categories, replicates, source):
-    """(replicate, category, trial) weights whose product with the data gives the means."""
-    onehot_cat = labels[None, :] == np.asarray(categories)[:, None]  # (category, trial)
-    onehot_rep = groups[None, :] == np.asarray(replicates)[:, None]  # (replicate, trial)
-    weights = (onehot_rep[:, None, :] & onehot_cat[None, :, :]).astype(np.float64)
-    counts = weights.sum(axis=-1)
-    if (counts == 0).any():
-        rep, cat = np.argwhere(counts == 0)[0]
-        raise ValueError(
-            f"{source}: category {str(categories[cat])!r} has no trial in replicate "
-            f"{replicates[rep]!r}; RDMs per replicate need every category in every replicate "
-            "(set rdm.replicate_by: null for one RDM over all trials)."
-        )
-    return weights / counts[..., None]
-
-
-def category_rdms(
-    responses: xr.Dataset,
-    by: str = n.CONDITION,
-    replicate_by: str | None = n.RUN,
-    *,
-    source: str = "responses store",
-) -> xr.Dataset:
-    """Correlation-distance RDMs of condition-mean responses, per region and replicate.
-
-    One RDM per region (``region`` coord of the voxels / parcels) and per value of
-    ``replicate_by`` (e.g. per run: independent estimates for the noise ceiling); ``None``
-    gives one RDM over all trials. The stimulus ids of the store are the categories (sorted).
-    """
-    for coord in (by, replicate_by):
-        if coord is not None and coord not in responses.coords:
-            raise ValueError(
-                f"{source} has no trial coord {coord!r} (coords: "
-                f"{sorted(map(str, responses.coords))}); set rdm.by / rdm.replicate_by to one "
-                "of them."
-            )
-    labels = responses[by].values.astype(str)
-    categories = np.unique(labels)
-    if replicate_by is None:
-        groups = np.full(len(labels), "all")
-    else:
-        groups = responses[replicate_by].values.astype(str)
-    replicates = list(dict.fromkeys(groups.tolist()))
-    if replicate_by == n.RUN:
-        replicates = sorted(replicates, key=lambda r: (len(r), r))  # "2" before "10"
-    weights = _averaging_weights(labels, groups, categories, replicates, source)
-    data = np.asarray(responses["data"].values, dtype=np.float64)
-    region = _regions(responses)
-    names = list(dict.fromkeys(region.tolist()))
-    rdms = []
-    for name in names:
-        columns = region == name
-        if columns.sum() < 2:
-            raise ValueError(
-                f"{source}: region {name!r} has {int(columns.sum())} voxel/parcel; correlation "
-                "distance needs >= 2 per region."
-            )
-        means = weights @ data[:, columns]  # (replicate, category, feature)
-        rdms.append(compute_rdms(means, "correlation"))
-    return rdms_dataset(
-        np.stack(rdms),
-        regions=names,
-        replicates=replicates,
-        stimuli=categories,
-        modality=str(responses.attrs.get(n.MODALITY, "fmri")),
-        dissimilarity=CATEGORY_DISSIMILARITY + (f" per {replicate_by}" if replicate_by else ""),
-        source=source,
-        by=by,
-        replicate_by=str(replicate_by),
-    )
-
-
-def category_rdm(ds: xr.Dataset, by: str = n.CONDITION) -> tuple[np.ndarray, np.ndarray]:
-    """Correlation-distance RDM (categories x categories) of the betas averaged per category,
-    over all trials and all voxels."""
-    labels = ds[by].values.astype(str)
-    categories = np.unique(labels)
-    weights = _averaging_weights(labels, np.full(len(labels), "all"), categories, ["all"], by)
-    means = weights[0] @ np.asarray(ds["data"].values, dtype=np.float64)
-    return compute_rdms(means, "correlation"), categories

@@ -24,8 +24,12 @@ import nibabel as nib
 import numpy as np
 import pandas as pd
 from nilearn import datasets
-from nilearn.image import load_img, resample_to_img
+from nilearn.image import resample_to_img
 from nilearn.masking import compute_background_mask, compute_epi_mask
+
+from brainbridge.integrity import read_table
+
+from .images import load_nifti
 
 LEVELS = ("voxel", "parcel")
 SHIPPED_MASKS = {
@@ -64,7 +68,7 @@ class Regions:
 
 
 def _on_grid(img, reference, what: str, reference_path) -> nib.Nifti1Image:
-    img = load_img(img)
+    img = load_nifti(img, "region image")
     if img.shape[:3] == reference.shape[:3] and np.allclose(img.affine, reference.affine):
         return img
     warnings.warn(
@@ -106,7 +110,7 @@ def read_label_table(labels) -> dict[int, str]:
 
         lut, _ = mne.read_freesurfer_lut()
         return {int(index): str(name) for name, index in lut.items()}
-    table = pd.read_csv(labels, sep="\t")
+    table = read_table(labels, "atlas labels")
     missing = {"index", "name"} - set(table.columns)
     if missing:
         raise ValueError(
@@ -137,7 +141,7 @@ def fetch_nilearn_atlas(spec: str, data_dir: str | None) -> tuple[nib.Nifti1Imag
             f"regions.atlas {spec!r}: nilearn could not load it from {data_dir or 'its data dir'} "
             f"({err}); fetch it once on a machine with network and set regions.data_dir."
         ) from err
-    atlas = load_img(bunch["maps"])
+    atlas = load_nifti(bunch["maps"], f"regions.atlas {spec!r}: image")
     if atlas.ndim != 3:
         raise ValueError(f"regions.atlas {spec!r} is probabilistic (4D); choose a maxprob atlas.")
     lut = bunch.get("lut")

@@ -18,14 +18,16 @@ import nibabel as nib
 import numpy as np
 import pandas as pd
 import xarray as xr
-from nilearn.image import load_img, smooth_img
+from nilearn.image import smooth_img
 
+from brainbridge.integrity import check_onsets, read_table
 from brainbridge.store import names as n
 
 from .average import time_locked_average
 from .bids import FmriRun
 from .cleaning import clean_series, run_confounds, scale
 from .glm import single_trial_betas
+from .images import load_nifti
 from .regions import Regions, build_regions, parcel_means, voxel_positions
 
 log = logging.getLogger(__name__)
@@ -38,7 +40,7 @@ def read_events(path: str | Path, n_scans: int, tr: float) -> pd.DataFrame:
 
     Without a ``stimulus`` column the ``trial_type`` is the stimulus (e.g. category blocks).
     """
-    events = pd.read_csv(path, sep="\t", dtype={"stimulus": str, "trial_type": str})
+    events = read_table(path, "events", dtype={"stimulus": str, "trial_type": str})
     missing = {"onset", "duration"} - set(events.columns)
     if missing or not {"stimulus", "trial_type"} & set(events.columns):
         raise ValueError(
@@ -49,6 +51,12 @@ def read_events(path: str | Path, n_scans: int, tr: float) -> pd.DataFrame:
         events = events.assign(stimulus=events["trial_type"])
     if events.empty:
         raise ValueError(f"events {path} list no event; each run needs at least one trial.")
+    check_onsets(
+        events["onset"],
+        f"events {path}",
+        "give every event an onset and duration in seconds from the first volume (>= 0)",
+        durations=events["duration"],
+    )
     end = n_scans * tr
     late = (events["onset"] >= end) | (events["onset"] + events["duration"] > end + tr)
     if late.any():
@@ -147,7 +155,7 @@ def _run_series(bold: nib.Nifti1Image, path, regions: Regions, cleaning: dict) -
 def _run_responses(
     run: FmriRun, tr: float, regions: Regions, cleaning: dict, glm: dict, response: dict
 ) -> tuple[np.ndarray, pd.DataFrame]:
-    bold = load_img(run.bold)
+    bold = load_nifti(run.bold, "BOLD run")
     _check_run(bold, run.bold, tr, regions)
     if run.events is None:
         raise ValueError(
@@ -199,7 +207,7 @@ def ingest_fmri(
         raise ValueError("no BOLD run given.")
     cleaning, glm, response = dict(cleaning or {}), dict(glm or {}), dict(response or {})
     tr = resolve_tr(runs, tr)
-    first = load_img(runs[0].bold)
+    first = load_nifti(runs[0].bold, "BOLD run")
     _check_run(first, runs[0].bold, tr, None)
     region_set = build_regions(regions, first, runs[0].bold)
     results = [_run_responses(r, tr, region_set, cleaning, glm, response) for r in runs]

@@ -3,7 +3,7 @@ BIDS, and the per-subject QC record."""
 
 from brainbridge.ingest.meeg.epochs import epochs_to_dataset, make_epochs, raw_to_dataset
 from brainbridge.ingest.meeg.errors import IngestError
-from brainbridge.ingest.meeg.events import find_events, read_event_table, stimulus_events
+from brainbridge.ingest.meeg.events import find_events, read_event_table
 from brainbridge.ingest.meeg.evoked import evoked_dataset
 from brainbridge.ingest.meeg.pipeline import ingest_dataset, ingest_meeg, ingest_runs
 from brainbridge.ingest.meeg.readers import read_raw
@@ -20,5 +20,4 @@ __all__ = [
     "raw_to_dataset",
     "read_event_table",
     "read_raw",
-    "stimulus_events",
 ]

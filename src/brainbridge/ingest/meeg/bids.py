@@ -6,21 +6,10 @@ from pathlib import Path
 
 import mne
 
+from brainbridge.ingest.labels import label_matches
 from brainbridge.ingest.meeg.errors import IngestError
-
-
-def _label_matches(label, wanted) -> bool:
-    """A BIDS entity label equals a configured value, numerically when both are numbers.
-
-    YAML reads ``run: 4`` or ``subject: 01`` as integers, while files are often zero-padded
-    (``run-04``, ``sub-01``); ``4`` must find ``run-04``.
-    """
-    if label is None:
-        return False
-    label, wanted = str(label), str(wanted)
-    if label == wanted:
-        return True
-    return label.isdigit() and wanted.isdigit() and int(label) == int(wanted)
+from brainbridge.ingest.meeg.readers import check_recording
+from brainbridge.integrity import check_onsets, read_table
 
 
 def _run_order(path) -> tuple:
@@ -58,14 +47,14 @@ def bids_paths(cfg: dict) -> list:
         p
         for p in found
         if isinstance(p, BIDSPath)
-        and _label_matches(p.subject, cfg["subject"])
-        and (session is None or _label_matches(p.session, session))
+        and label_matches(p.subject, cfg["subject"])
+        and (session is None or label_matches(p.session, session))
     ]
     found = sorted({str(p.fpath): p for p in found}.values(), key=_run_order)
     if runs:
         chosen = []
         for run in runs:
-            match = [p for p in found if _label_matches(p.run, run)]
+            match = [p for p in found if label_matches(p.run, run)]
             if not match:
                 raise IngestError(
                     f"BIDS root {root}: no recording of run {run!r} for subject "
@@ -87,10 +76,23 @@ def bids_files(cfg: dict) -> list[str]:
     return [str(p.fpath) for p in bids_paths(cfg)]
 
 
+def _check_events_tsv(bids_path) -> None:
+    """The run's events.tsv may not hold negative or missing onsets (MNE would drop them)."""
+    events = bids_path.copy().update(suffix="events", extension=".tsv").fpath
+    if not events.exists():
+        return
+    table = read_table(events, "BIDS events", usecols=lambda c: c == "onset")
+    if "onset" in table:
+        fix = "give every event an onset in seconds from the start of the recording (>= 0)"
+        check_onsets(table["onset"], f"BIDS events {events}", fix)
+
+
 def read_bids_run(bids_path) -> mne.io.BaseRaw:
     """One BIDS run with events.tsv as annotations and channels.tsv bad channels marked."""
     from mne_bids import read_raw_bids
 
+    check_recording(bids_path.fpath, "BIDS recording")
+    _check_events_tsv(bids_path)
     try:
         raw = read_raw_bids(bids_path, verbose="error")
     except Exception as err:

@@ -3,12 +3,14 @@
 A mapping table (TSV with columns ``code`` or ``description``, ``stimulus`` and optional
 ``condition``; or the same inline under ``events.mapping``) turns each event key (stim code or
 annotation description, as text) into a stimulus id and a condition. Without a mapping every
-event keeps its key as both. Events at the same sample are refused unless
-``events.duplicates: drop`` keeps the first.
+event keeps its key as both; with one, events whose key it lacks are dropped with a warning that
+counts them per key, unless listed under ``events.ignore``. Events at the same sample are refused
+unless ``events.duplicates: drop`` keeps the first; an onset before the recording is refused.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import mne
@@ -16,13 +18,17 @@ import numpy as np
 import pandas as pd
 
 from brainbridge.ingest.meeg.errors import IngestError
+from brainbridge.ingest.meeg.readers import check_recording
+from brainbridge.integrity import check_onsets, read_table
+
+log = logging.getLogger(__name__)
 
 KEY_COLUMNS = ("code", "description", "trial_type", "value")
 
 
 def read_event_table(path: str | Path) -> pd.DataFrame:
     """Event-code table of the simulation: columns code, stimulus and optional condition."""
-    table = pd.read_csv(path, sep="\t", dtype={"stimulus": str})
+    table = read_table(path, "event table", dtype={"stimulus": str})
     missing = {"code", "stimulus"} - set(table.columns)
     if missing:
         raise ValueError(
@@ -37,32 +43,13 @@ def read_event_table(path: str | Path) -> pd.DataFrame:
     return table
 
 
-def stimulus_events(
-    raw: mne.io.BaseRaw, table: pd.DataFrame, source: str
-) -> tuple[np.ndarray, pd.DataFrame]:
-    """Events of the stim channel whose codes are in ``table``, and their metadata."""
-    events = mne.find_events(raw, shortest_event=1, verbose="error")
-    if len(events) == 0:
-        raise ValueError(f"{source}: no events found on the stim channel; check the recording.")
-    known = np.isin(events[:, 2], table["code"].to_numpy())
-    if not known.any():
-        raise ValueError(
-            f"{source}: none of the event codes {sorted(set(events[:, 2]))[:10]} appear in the "
-            "event table; check its 'code' column."
-        )
-    events = events[known]
-    meta = table.set_index("code").loc[events[:, 2], ["stimulus", "condition"]].reset_index()
-    meta["onset"] = (events[:, 0] - raw.first_samp) / raw.info["sfreq"]
-    return events, meta
-
-
 def read_mapping(cfg: dict) -> pd.DataFrame | None:
     """The event key -> stimulus, condition table of ``events.table`` / ``events.mapping``."""
     if cfg.get("table"):
         path = Path(cfg["table"])
         if not path.exists():
             raise FileNotFoundError(f"event mapping table {path} does not exist; check 'events'.")
-        table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+        table = read_table(path, "event mapping table", dtype=str, keep_default_na=False)
         key = next((c for c in KEY_COLUMNS if c in table.columns), None)
         if key is None or "stimulus" not in table.columns:
             raise IngestError(
@@ -102,7 +89,14 @@ def _keyed_events(raw: mne.io.BaseRaw, cfg: dict, source: str) -> tuple[np.ndarr
         path = Path(cfg["file"])
         if not path.exists():
             raise FileNotFoundError(f"event file {path} does not exist; check 'events.file'.")
-        events = mne.read_events(path, verbose="error")
+        check_recording(path, "event file")  # a FIF cut between two tags reads in part
+        try:
+            events = mne.read_events(path, verbose="error")
+        except Exception as err:  # MNE raises many types for a damaged file
+            raise IngestError(
+                f"could not read event file {path} ({type(err).__name__}: {err}); it must be an "
+                "MNE event file (-eve.fif or text), not truncated. Write it again."
+            ) from err
         return events, [str(c) for c in events[:, 2]]
     has_stim = len(mne.pick_types(raw.info, stim=True)) > 0
     if origin == "stim" or (origin == "auto" and has_stim):
@@ -121,8 +115,31 @@ def _keyed_events(raw: mne.io.BaseRaw, cfg: dict, source: str) -> tuple[np.ndarr
     return events, [names[c] for c in events[:, 2]]
 
 
-def find_events(raw: mne.io.BaseRaw, cfg: dict, source: str) -> tuple[np.ndarray, pd.DataFrame]:
-    """Events of one recording with their ``stimulus``, ``condition``, ``key`` and ``onset``."""
+def _warn_unmapped(keys: np.ndarray, known: np.ndarray, source: str, where: str) -> dict:
+    """Count the events whose key the mapping lacks, per key, and log a warning naming them."""
+    counts = pd.Series(keys[~known]).value_counts(sort=False)
+    unmapped = {str(k): int(v) for k, v in sorted(counts.items(), key=lambda kv: str(kv[0]))}
+    if unmapped:
+        log.warning(
+            "%s: %d event(s) dropped, their keys are not in the mapping %s: %s; map them, or "
+            "list them under events.ignore to drop them without this warning.",
+            source,
+            sum(unmapped.values()),
+            where,
+            ", ".join(f"{k!r} x{v}" for k, v in unmapped.items()),
+        )
+    return unmapped
+
+
+def find_events(
+    raw: mne.io.BaseRaw, cfg: dict, source: str, qc: dict | None = None
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """Events of one recording with their ``stimulus``, ``condition``, ``key`` and ``onset``.
+
+    Events whose key is neither mapped nor listed in ``events.ignore`` are dropped with a warning
+    that counts them per key (also under ``events_unmapped`` of ``qc``); an onset before the
+    start of the recording is an error naming the file.
+    """
     events, keys = _keyed_events(raw, cfg, source)
     if len(events) == 0:
         raise IngestError(
@@ -141,8 +158,18 @@ def find_events(raw: mne.io.BaseRaw, cfg: dict, source: str) -> tuple[np.ndarray
                 f"{mapping['where'].iloc[0]} (keys {mapping['key'].tolist()[:10]}); fix its key "
                 "column (stim code or annotation description)."
             )
+        unmapped = _warn_unmapped(keys[keep], known[keep], source, mapping["where"].iloc[0])
+        if qc is not None and unmapped:
+            qc["events_unmapped"] = unmapped
         keep &= known
     events, keys = events[keep], keys[keep]
+    onsets = (events[:, 0] - raw.first_samp) / raw.info["sfreq"]
+    check_onsets(
+        onsets,
+        f"event file {cfg['file']} (for {source})" if cfg.get("file") else source,
+        "events must lie inside the recording (sample >= its first sample "
+        f"{raw.first_samp}); fix or regenerate the events",
+    )
     samples = events[:, 0]
     dup = np.unique(samples[np.r_[False, np.diff(samples) == 0]])
     if len(dup):

@@ -12,12 +12,14 @@ import xarray as xr
 
 from brainbridge.ingest.meeg.epochs import DATA_PICKS, epochs_to_dataset
 from brainbridge.ingest.meeg.errors import IngestError
+from brainbridge.ingest.meeg.readers import check_recording
 
 
 def read_evoked_file(path: str | Path) -> list[mne.Evoked]:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"evoked file {path} does not exist; check the dataset's files.")
+    check_recording(path, "evoked file")
     try:
         return mne.read_evokeds(path, verbose="error")
     except Exception as err:

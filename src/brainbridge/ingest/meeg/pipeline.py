@@ -1,4 +1,5 @@
-"""Whole ingestion chains: one recording of the simulation, or the runs of one subject."""
+"""The one M/EEG ingestion chain (read, events, preprocess, epoch) for the runs of one subject,
+whatever their source: raw files, BIDS runs or the simulation's recordings and code tables."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ import xarray as xr
 
 from brainbridge.ingest.meeg.epochs import epochs_to_dataset, make_epochs, raw_to_dataset
 from brainbridge.ingest.meeg.errors import IngestError
-from brainbridge.ingest.meeg.events import find_events, read_event_table, stimulus_events
+from brainbridge.ingest.meeg.events import find_events, read_event_table
 from brainbridge.ingest.meeg.evoked import evoked_dataset
-from brainbridge.ingest.meeg.preprocess import filter_raw, preprocess
+from brainbridge.ingest.meeg.preprocess import preprocess
 from brainbridge.ingest.meeg.qc import drop_summary, psd_summary
 from brainbridge.ingest.meeg.readers import read_raw
 
@@ -22,15 +23,19 @@ log = logging.getLogger(__name__)
 def ingest_meeg(
     raw_path: str | Path, events_path: str | Path, cfg: dict, *, modality: str = "eeg"
 ) -> xr.Dataset:
-    """The simulation's chain for one recording: read, find coded events, filter, epoch."""
-    raw = read_raw(raw_path)
-    table = read_event_table(events_path)
-    events, meta = stimulus_events(raw, table, str(raw_path))
-    log.info("%s: %d events with known codes", raw_path, len(events))
-    raw = raw.copy()
-    filter_raw(raw, cfg)
-    epochs = make_epochs(raw, events, meta, cfg)
-    return epochs_to_dataset(epochs, modality=modality)
+    """One simulated recording: its stim-channel codes mapped by the event-code table
+    (``code``, ``stimulus``, ``condition``), then the chain of :func:`ingest_runs` with the
+    preprocessing ``cfg``."""
+    read_event_table(events_path)  # the simulation's table: a code column, one row a code
+    dataset = {
+        "modality": modality,
+        "events": {"from": "stim", "table": str(events_path)},
+        "preprocessing": cfg,
+        "qc_psd": False,
+    }
+    ds, qc = ingest_runs([raw_path], dataset)
+    log.info("%s: %d events with known codes", raw_path, qc["runs"][0]["n_events"])
+    return ds
 
 
 def _read(run, cfg: dict) -> mne.io.BaseRaw:
@@ -78,7 +83,7 @@ def ingest_runs(runs: list, cfg: dict, *, seed: int = 0) -> tuple[xr.Dataset, di
         }
         label = _run_label(run, index, cfg)
         if store == "epochs":
-            events, meta = find_events(raw, cfg.get("events", {}), source)
+            events, meta = find_events(raw, cfg.get("events", {}), source, rec)
             meta["run"] = label
             rec["n_events"] = len(events)
         if cfg.get("qc_psd", True):
