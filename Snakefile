@@ -27,6 +27,7 @@ include: "workflow/rules/extract.smk"
 include: "workflow/rules/ingest.smk"
 include: "workflow/rules/rdms.smk"
 include: "workflow/rules/encode.smk"
+include: "workflow/rules/decode_models.smk"
 include: "workflow/rules/align.smk"
 include: "workflow/rules/report.smk"
 

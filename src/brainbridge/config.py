@@ -162,6 +162,13 @@ def _rdm_errors(config: dict, source: str) -> list[str]:
             regions = [e.get("region") for e in ds.get("rdms", [])]
             if len(regions) != len(set(regions)):
                 messages.append(f"{key}.rdms': region names must be unique, got {regions}.")
+        if "identify" in ds and ds.get("source") == "rdm":
+            messages.append(f"{key}.identify' needs trials; remove it from this RDM dataset.")
+        if "generalize" in ds and ds.get("modality") == "fmri":
+            messages.append(
+                f"{key}.generalize' applies to M/EEG epochs (time-resolved); remove it or "
+                "use identify for fMRI."
+            )
         for extra in ("rdm", "decode"):
             if extra in ds and (ds.get("modality") != "fmri" or ds.get("source") == "rdm"):
                 messages.append(

@@ -131,3 +131,30 @@ def test_haxby_category_rdms_per_run_and_decoding(shared_data, tmp_path):
     print(row.to_dict())
     assert row["n_folds"] == 12 and row["accuracy"] > row["chance"] + 0.1
     assert row["p_value"] < 0.05
+
+
+def test_hit_subjects_leave_one_subject_out(shared_data, tmp_path):
+    """4 subjects x 2 sessions declared: the ceiling leaves a subject out (rsatoolbox 0.306)."""
+    from brainbridge.align import RDMVectors
+    from brainbridge.align.replicates import noise_ceiling_leave_one_out
+
+    out = tmp_path / "hIT.zarr"
+    ingest_rdm(
+        {
+            "rdms": [str(shared_data / "rsa92" / "92_brainRDMs.mat")],
+            "stimuli": str(shared_data / "rsa92" / "stimuli.tsv"),
+        },
+        {"store": out},
+        {
+            "name": "hIT",
+            "modality": "fmri",
+            "rdms": [{"region": "hIT", "variable": "RDMs"}],
+            "replicates": {"subject": ["BE", "BE", "KO", "KO", "SN", "SN", "TI", "TI"]},
+        },
+    )
+    ds = open_store(out, "rdms", load=True, values=True)
+    assert ds["subject"].values.tolist()[:3] == ["BE", "BE", "KO"]
+    rdms = RDMVectors.from_square(ds["rdm"].sel(region="hIT").values)
+    nc = noise_ceiling_leave_one_out(rdms, SPEARMAN, groups=ds["subject"].values)
+    assert nc.lower == pytest.approx(0.3063, abs=5e-4)  # leave-one-session-out: 0.328
+    assert nc.upper == pytest.approx(0.5250, abs=5e-4)

@@ -247,6 +247,12 @@ def test_tidy_alignment_columns_and_rows(inputs: dict) -> None:
         "null_std",
         "noise_ceiling_lower",
         "noise_ceiling_upper",
+        "n_subjects",
+        "group_t",
+        "group_p_ttest",
+        "group_p_signflip",
+        "group_p_fdr",
+        "group_p_cluster",
     ]
     assert list(fmri.columns) == expected and list(eeg.columns) == expected
     assert len(fmri) == len(METRICS) * len(REGIONS) * len(LAYERS)

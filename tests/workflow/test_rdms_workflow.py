@@ -78,3 +78,28 @@ def test_rdm_dataset_runs_through_the_workflow(root, workdir, snakemake):
     assert table["noise_ceiling_upper"].notna().all()
     html = (out / "report.html").read_text()
     assert "toy · tiny" in html
+
+
+def test_subjects_and_a_group_of_datasets(root, workdir, snakemake, monkeypatch):
+    """Replicates declared by subject, and two datasets of one design declared a group."""
+    monkeypatch.setenv("PYTHONPATH", f"{root / 'src'}:{root / 'tests' / 'unit'}")  # this tree
+    config = yaml.safe_load((workdir / "config.yaml").read_text())
+    rdms = compute_rdms(np.random.default_rng(1).normal(size=(3, 10, 4)), "euclidean")
+    np.savez(workdir / "v1b.npz", arr_0=rdms)
+    toy = config["datasets"]["toy"]
+    toy["replicates"] = {"subject": ["s1", "s1", "s2"], "session": [1, 2, 1]}
+    config["datasets"]["toy2"] = {
+        **toy,
+        "rdms": [{"region": "V1", "file": str(workdir / "v1b.npz")}],
+    }
+    config["alignment"]["groups"] = {"pair": ["toy", "toy2"]}
+    (workdir / "groups.yaml").write_text(yaml.safe_dump(config))
+    result = snakemake(workdir, "--configfile", str(workdir / "groups.yaml"))
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    table = pd.read_csv(workdir / "out" / "tables" / "alignment.tsv", sep="\t")
+    assert set(table["dataset"]) == {"toy", "toy2", "pair"}
+    group = table[table["dataset"] == "pair"]
+    assert len(group) == 2 and group["n_subjects"].eq(2).all()
+    assert group["group_p_signflip"].between(0, 1).all()
+    single = table[table["dataset"] == "toy"]
+    assert single["n_subjects"].eq(2).all() and single["group_t"].notna().all()

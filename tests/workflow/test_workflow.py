@@ -93,6 +93,28 @@ def test_planted_truth_is_recovered(demo):
     assert misses.empty, misses.to_string()
 
 
+def test_decoding_identifies_stimuli_from_the_planted_units(demo):
+    """Ridge identification: the window / region of a planted layer identifies the held-out
+    stimuli above chance (p < 0.05) and best from its own layer (lowest mean rank)."""
+    table = pd.read_csv(demo / "tables" / "decoding.tsv", sep="\t")
+    table = table[(table["metric"] == "correlation") & (table["level"] == "trial")]
+    planted = {
+        "sim-fmri": {"V1": "conv1", "V4": "conv2", "IT": "conv3"},
+        "sim-eeg": {0.09: "conv1", 0.19: "conv2", 0.33: "conv3"},
+    }
+    for dataset, units in planted.items():
+        rows = table[table["dataset"] == dataset]
+        for unit, layer in units.items():
+            if dataset == "sim-eeg":
+                nearest = rows["time"].iloc[(rows["time"] - unit).abs().argmin()]
+                at = rows[rows["time"] == nearest]
+            else:
+                at = rows[rows["region"] == unit]
+            best = at.loc[at["mean_rank"].idxmin()]
+            assert best["layer"] == layer, at.to_string()
+            assert best["top1"] > best["chance_top1"] and best["p_value"] < 0.05
+
+
 def test_outputs_follow_the_store_contract(demo):
     eeg = open_store(demo / "brain" / "sim-eeg.zarr", "epochs")
     assert eeg.sizes["trial"] == 240 and eeg.attrs["sfreq"] == 100.0

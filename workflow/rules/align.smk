@@ -1,7 +1,20 @@
 # Representational alignment with permutation tests, bootstrap CIs and noise ceilings.
 
 
+# alignment.groups: NAME -> datasets of one design (one subject each) -> group-level result
+GROUPS = config["alignment"].get("groups") or {}
+for _group, _members in GROUPS.items():
+    _unknown = [d for d in _members if d not in DATASETS]
+    if _unknown:
+        raise ValueError(
+            f"alignment.groups.{_group}: unknown dataset(s) {_unknown}; list names of `datasets`."
+        )
+GROUP_PAIRS = expand("group__{group}__{model}", group=list(GROUPS), model=MODELS)
+
+
 rule align:
+    wildcard_constraints:
+        dataset=one_of(DATASETS),
     input:
         brain=lambda w: brain_store(w.dataset),
         activations=f"{OUT}/activations/{{model}}.zarr",
@@ -27,6 +40,36 @@ rule align:
     shell:
         ENV + RUN + " align -i brain={input.brain:q} -i activations={input.activations:q}"
         " -o store={output.store:q} -o table={output.table:q} -p {params.cfg} -t {threads} 2> {log:q}"
+
+
+rule align_group:
+    input:
+        alignment=lambda w: expand(f"{OUT}/alignment/{{dataset}}__{w.model}.zarr", dataset=GROUPS[w.group]),
+    output:
+        store=directory(f"{OUT}/alignment/group__{{group}}__{{model}}.zarr"),
+        table=f"{OUT}/alignment/group__{{group}}__{{model}}.tsv",
+    wildcard_constraints:
+        group=one_of(list(GROUPS)),
+    params:
+        cfg=lambda w: as_json(
+            {
+                "group": w.group,
+                "datasets": GROUPS[w.group],
+                "model": w.model,
+                "alignment": config["alignment"],
+                "seed": config["seed"],
+            }
+        ),
+        inputs=lambda w, input: input_args(alignment=list(input.alignment)),
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    log:
+        f"{OUT}/logs/align/group__{{group}}__{{model}}.log",
+    shell:
+        ENV + RUN + " align-group {params.inputs} -o store={output.store:q} -o table={output.table:q}"
+        " -p {params.cfg} 2> {log:q}"
 
 
 # Searchlight maps (alignment.searchlight.enabled): voxel spheres (fMRI), sensor

@@ -76,13 +76,19 @@ def _final_targets():
     if not DATASETS:
         return expand(f"{OUT}/activations/{{model}}.zarr", model=MODELS)
     if not MODELS:  # nothing to compare with: the brain stores and their QC report
-        return [f"{OUT}/qc_report.html", *(f"{OUT}/brain/{d}.zarr" for d in DATASETS), *rdms_targets()]
+        return [
+            f"{OUT}/qc_report.html",
+            *(f"{OUT}/brain/{d}.zarr" for d in DATASETS),
+            *rdms_targets(),
+            *decoding_targets(),  # decode_models.smk
+        ]
     return [
         f"{OUT}/report.html",
         *([f"{OUT}/tables/encoding.tsv"] if ENCODED and EXTRACTED else []),  # ENCODED: rdms.smk
         f"{OUT}/tables/alignment.tsv",
         *recovery_outputs(),
         *rdms_targets(),
+        *decoding_targets(),  # decode_models.smk
     ]
 
 

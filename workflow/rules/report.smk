@@ -30,10 +30,11 @@ rule report:
         encoding=expand(f"{OUT}/encoding/{{pair}}.zarr", pair=ENC_PAIRS),
         alignment=expand(f"{OUT}/alignment/{{pair}}.zarr", pair=PAIRS),
         encoding_tables=expand(f"{OUT}/encoding/{{pair}}.tsv", pair=ENC_PAIRS),
-        alignment_tables=expand(f"{OUT}/alignment/{{pair}}.tsv", pair=PAIRS),
+        alignment_tables=expand(f"{OUT}/alignment/{{pair}}.tsv", pair=PAIRS + GROUP_PAIRS),
         extra=[f"{SIM}/truth.json", f"{OUT}/tables/recovery.tsv"] if SIMULATED else [],
         qc=expand(f"{OUT}/brain/{{dataset}}.qc.json", dataset=MEEG_REAL),
         searchlight=expand(f"{OUT}/searchlight/{{pair}}.{{ext}}", pair=SL_PAIRS, ext=["zarr", "maps"]),
+        decoding=decoding_stores(),  # decode_models.smk
     output:
         html=f"{OUT}/report.html",
         alignment_table=f"{OUT}/tables/alignment.tsv",
@@ -47,6 +48,7 @@ rule report:
             alignment_tables=list(input.alignment_tables),
             qc=list(input.qc),
             searchlight=[p for p in input.searchlight if p.endswith(".zarr")],
+            decoding=list(input.decoding),
             **({"truth": input.extra[0], "recovery": input.extra[1]} if SIMULATED else {}),
         ),
         encoding_table=lambda w, output: f"-o encoding_table={shlex.quote(output.encoding_table)}" if ENC_PAIRS else "",

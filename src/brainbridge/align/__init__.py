@@ -5,6 +5,7 @@ Split like rsatoolbox: :mod:`.rdm` (RDMs from patterns), :mod:`.compare` (RDM co
 """
 
 from .cka import cka_from_grams, hsic_from_grams, linear_cka, linear_gram
+from .comparators import TauAMetric, WhitenedRSAMetric  # registers tau-a, whitened comparisons
 from .compare import (
     COMPARE_METHODS,
     compare_rdm_vectors,
@@ -12,6 +13,7 @@ from .compare import (
     normalize_rdm_vectors,
     rank_vectors,
 )
+from .crossnobis import CrossnobisRSAMetric  # registers rsa-rdm=crossnobis-*
 from .metrics import CKAMetric, Metric, RSAMetric, get_metric, list_metrics, register_metric
 from .rdm import RDM_METHODS, RDMVectors, compute_rdms, squareform_vectors, upper_triangle
 from .stats import (
@@ -29,11 +31,14 @@ __all__ = [
     "RDM_METHODS",
     "BootstrapResult",
     "CKAMetric",
+    "CrossnobisRSAMetric",
     "Metric",
     "NoiseCeiling",
     "PermutationResult",
     "RDMVectors",
     "RSAMetric",
+    "TauAMetric",
+    "WhitenedRSAMetric",
     "bootstrap_ci",
     "cka_from_grams",
     "compare_rdm_vectors",

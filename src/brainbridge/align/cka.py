@@ -25,6 +25,9 @@ __all__ = [
     "hsic_from_grams",
     "linear_cka",
     "linear_gram",
+    "resample_weights",
+    "resampled_cka",
+    "resampled_hsic",
     "unbiased_hsic_from_terms",
 ]
 
@@ -120,5 +123,80 @@ def linear_cka(
     hxy = _feature_hsic_terms(x, y, unbiased)
     hxx = _feature_hsic_terms(x, x, unbiased)
     hyy = _feature_hsic_terms(y, y, unbiased)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return hxy / np.sqrt(hxx * hyy)
+
+
+def resample_weights(idx: np.ndarray, n: int) -> np.ndarray:
+    """Multiplicity of each stimulus per resample: (n_resamples, m) indices -> (n_resamples, n)."""
+    idx = np.asarray(idx, dtype=np.intp)
+    rows = np.repeat(np.arange(len(idx)), idx.shape[1])
+    weights = np.zeros((len(idx), n))
+    np.add.at(weights, (rows, idx.ravel()), 1.0)
+    return weights
+
+
+def resampled_hsic(
+    k: np.ndarray,
+    gl: np.ndarray,
+    weights: np.ndarray,
+    *,
+    unbiased: bool = False,
+    drop_copies: bool = True,
+) -> np.ndarray:
+    """HSIC of stimulus resamples without the pairs formed by a stimulus and its own copy.
+
+    ``k`` (b, n, n) and ``gl`` (n, n) are Gram matrices of the original stimuli (features
+    centered over them), ``weights`` (r, n) the multiplicity of each stimulus in each resample
+    of ``m = weights.sum(1)`` stimuli (:func:`resample_weights`) -> (b, r).
+
+    A resample is the matrix ``K*`` over its ``m`` positions where positions holding copies of
+    one stimulus (other than a position with itself) are left out, as the diagonal is: in a
+    sample of distinct stimuli such pairs do not exist, and their squared-norm entries would
+    otherwise be counted as independent pairs (an upward bias of every replicate). Unbiased:
+    Song et al.'s estimator with those entries zero like the diagonal. Biased:
+    ``tr(K* H L* H) / (m - 1)^2`` with those entries zero (features centered, so a typical
+    off-diagonal entry is ~0). Sums are weighted sums over the original stimuli, so no
+    resampled matrix is built: cost ~ b n^2 r. ``drop_copies=False`` (biased only) keeps
+    those pairs: the plain plug-in HSIC of the resample (``hsic_from_grams`` of ``K[i][:, i]``).
+    """
+    k = np.asarray(k, dtype=np.float64)
+    gl = np.asarray(gl, dtype=np.float64)
+    w = np.asarray(weights, dtype=np.float64).T  # (n, r)
+    m = float(w[:, 0].sum())
+    n = k.shape[-1]
+    if unbiased and not drop_copies:
+        raise ValueError("the unbiased HSIC of a resample always leaves copies' pairs out")
+    off = ~np.eye(n, dtype=bool) if drop_copies else np.ones((n, n), dtype=bool)
+    k0, l0 = np.where(off, k, 0.0), np.where(off, gl, 0.0)
+    trace = ((k0 * l0) @ w * w).sum(axis=-2)  # sum_{s != t} w_s w_t K_st L_st
+    u, v = k0 @ w, l0 @ w  # (b, n, r), (..., n, r): sum_{t != s} w_t K_st
+    if unbiased:
+        sum_k, sum_l = (w * u).sum(axis=-2), (w * v).sum(axis=-2)
+        cross = (w * u * v).sum(axis=-2)
+        return unbiased_hsic_from_terms(trace, sum_k, sum_l, cross, m)
+    dk, dl = _diag(k)[..., None], _diag(gl)[..., None]
+    if not drop_copies:  # the diagonal is already in k0, l0 (with weight w_s^2)
+        dk, dl = np.zeros_like(dk), np.zeros_like(dl)
+    total = trace + (w * dk * dl).sum(axis=-2)
+    ku, lv = u + dk, v + dl  # row sums of K*, L*
+    rows = (w * ku * lv).sum(axis=-2)
+    centered = total - 2.0 * rows / m + (w * ku).sum(-2) * (w * lv).sum(-2) / m**2
+    return centered / (m - 1) ** 2
+
+
+def resampled_cka(
+    k: np.ndarray,
+    gl: np.ndarray,
+    weights: np.ndarray,
+    *,
+    unbiased: bool = False,
+    drop_copies: bool = True,
+) -> np.ndarray:
+    """CKA of stimulus resamples (:func:`resampled_hsic`) -> (b, r)."""
+    kw = {"unbiased": unbiased, "drop_copies": drop_copies}
+    hxy = resampled_hsic(k, gl, weights, **kw)
+    hxx = resampled_hsic(k, k, weights, **kw)
+    hyy = resampled_hsic(gl, gl, weights, **kw)
     with np.errstate(invalid="ignore", divide="ignore"):
         return hxy / np.sqrt(hxx * hyy)

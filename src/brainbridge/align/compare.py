@@ -29,6 +29,7 @@ __all__ = [
     "cross_compare_rdm_vectors",
     "normalize_rdm_vectors",
     "rank_vectors",
+    "weighted_compare",
 ]
 
 
@@ -98,3 +99,94 @@ def cross_compare_rdm_vectors(
     za = normalize_rdm_vectors(a, method)
     zb = normalize_rdm_vectors(np.atleast_2d(b), method)
     return za @ zb.T
+
+
+def _sorted_levels(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sort order of ``x`` (..., p) and, per sorted position, the first and end (exclusive)
+    sorted positions of its tie group."""
+    order = np.argsort(x, axis=-1, kind="stable")
+    xs = np.take_along_axis(x, order, axis=-1)
+    p = x.shape[-1]
+    pos = np.broadcast_to(np.arange(p), x.shape)
+    start = np.ones(x.shape, dtype=bool)
+    start[..., 1:] = xs[..., 1:] != xs[..., :-1]
+    first = np.maximum.accumulate(np.where(start, pos, 0), axis=-1)
+    stop = np.ones(x.shape, dtype=bool)  # last of its group
+    stop[..., :-1] = start[..., 1:]
+    end = np.flip(np.minimum.accumulate(np.flip(np.where(stop, pos + 1, p), -1), axis=-1), -1)
+    return order, first, end
+
+
+def _weighted_ranks(w_sorted: np.ndarray, first: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Average-tie ranks of entries repeated ``w`` times (weights in sorted order)."""
+    cs = np.zeros((*w_sorted.shape[:-1], w_sorted.shape[-1] + 1))
+    np.cumsum(w_sorted, axis=-1, out=cs[..., 1:])
+    first, end = np.broadcast_arrays(first, end)
+    below = np.take_along_axis(cs, np.broadcast_to(first, w_sorted.shape), axis=-1)
+    upto = np.take_along_axis(cs, np.broadcast_to(end, w_sorted.shape), axis=-1)
+    return below + 0.5 * (upto - below + 1.0)
+
+
+def weighted_compare(
+    a: np.ndarray, b: np.ndarray, weights: np.ndarray, method: CompareMethod = "spearman"
+) -> np.ndarray:
+    """Similarity of vectors whose entries are repeated ``weights`` times: (b, p) x (p,) with
+    weights (r, p) -> (b, r).
+
+    Equal to :func:`compare_rdm_vectors` of the vectors with every entry written out ``w``
+    times (weight 0: left out), e.g. the pairs of a stimulus resample, each original pair
+    ``(s, t)`` of the RDM counted ``w_s w_t`` times (copies of one stimulus form no pair).
+    Spearman ranks once (sort order and tie groups of each vector) and ranks every resample
+    by cumulative weights, without building or sorting the resampled vectors.
+    """
+    a = np.atleast_2d(np.asarray(a, dtype=np.float64))
+    b = np.asarray(b, dtype=np.float64)
+    w = np.asarray(weights, dtype=np.float64)
+    if method not in COMPARE_METHODS:
+        raise ValueError(f"unknown comparison {method!r}; expected one of {COMPARE_METHODS}")
+    if method != "spearman":  # weighted sums as matrix products: no (b, r, p) arrays
+        if method == "pearson":  # shift first (Pearson is shift invariant): less cancellation
+            a = a - a.mean(axis=-1, keepdims=True)
+            b = b - b.mean()
+        sxy, sxx, syy = a @ (w * b).T, (a * a) @ w.T, w @ (b * b)
+        if method == "pearson":
+            total = w.sum(axis=-1)
+            sx, sy = a @ w.T, w @ b
+            sxy, sxx, syy = sxy - sx * sy / total, sxx - sx**2 / total, syy - sy**2 / total
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return sxy / np.sqrt(sxx * syy)
+    order_b, first_b, end_b = _sorted_levels(b)
+    rank_b = np.empty_like(w)
+    ranks_sorted = _weighted_ranks(w[:, order_b], first_b, end_b)
+    np.put_along_axis(rank_b, np.broadcast_to(order_b, w.shape), ranks_sorted, axis=-1)
+    # weighted average ranks of N entries have mean (N + 1) / 2: centred sums from raw sums
+    total = w.sum(axis=-1)
+    mean = 0.5 * (total + 1.0)
+    wrb = w * rank_b
+    sbb = (wrb * rank_b).sum(-1) - total * mean**2
+    order, first, end = _sorted_levels(a)  # (b, p)
+    ties = ~(end - first == 1).all(axis=-1)
+    out = np.empty((len(a), len(w)))
+    for sl in _row_chunks(len(w), a.size):
+        ws = w[sl][:, order]  # (r, b, p): weights in each brain vector's sort order
+        if ties.any():
+            ra = _weighted_ranks(ws, first, end)
+        else:  # no ties: rank = weight below + (own weight + 1) / 2
+            ra = np.cumsum(ws, axis=-1)
+            ra -= 0.5 * (ws - 1.0)
+        wra = ws * ra
+        saa = np.einsum("rbp,rbp->rb", wra, ra) - (total[sl] * mean[sl] ** 2)[:, None]
+        sab = np.einsum("rbp,rbp->rb", wra, rank_b[sl][:, order])
+        sab -= (total[sl] * mean[sl] ** 2)[:, None]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[:, sl] = (sab / np.sqrt(saa * sbb[sl][:, None])).T
+    out[np.isnan(a).any(axis=-1)] = np.nan
+    if np.isnan(b).any():
+        out[:] = np.nan
+    return out
+
+
+def _row_chunks(n_rows: int, per_row: int, budget: int = 2**22):
+    size = max(1, budget // max(per_row, 1))
+    for start in range(0, n_rows, size):
+        yield slice(start, min(start + size, n_rows))

@@ -22,8 +22,21 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from .cka import cka_from_grams, hsic_from_grams, linear_cka, linear_gram, unbiased_hsic_from_terms
-from .compare import COMPARE_METHODS, CompareMethod, compare_rdm_vectors, normalize_rdm_vectors
+from .cka import (
+    hsic_from_grams,
+    linear_cka,
+    linear_gram,
+    resample_weights,
+    resampled_cka,
+    unbiased_hsic_from_terms,
+)
+from .compare import (
+    COMPARE_METHODS,
+    CompareMethod,
+    compare_rdm_vectors,
+    normalize_rdm_vectors,
+    weighted_compare,
+)
 from .rdm import (
     RDM_METHODS,
     RDMMethod,
@@ -147,23 +160,21 @@ class RSAMetric(Metric):
         return out.reshape(*zb.shape[:-1], len(perms))
 
     def bootstrap_scores(self, brain: ArrayOrRDM, model: ArrayOrRDM, idx: np.ndarray) -> np.ndarray:
-        # Resampled RDMs are gathered from the full square RDMs; pairs of a stimulus with a
-        # copy of itself (zero distance by construction) are masked out on both sides.
+        # A resample's RDM holds each original pair (s, t) w_s * w_t times (w: multiplicity
+        # of each stimulus); pairs of a stimulus with a copy of itself (zero distance by
+        # construction) are left out on both sides. So every resample is a weighting of the
+        # original pairs: nothing is gathered, and Spearman ranks each RDM once.
         bv, mv = self._pair(brain, model)
         if mv.ndim != 1:
             raise ValueError("bootstrap needs a single (unbatched) model")
         n = self.n_stimuli(model)
         idx = _check_index(idx, n)
-        bsq = squareform_vectors(bv.reshape(-1, bv.shape[-1]))
-        msq = squareform_vectors(mv)
+        flat = bv.reshape(-1, bv.shape[-1])
         rows, cols = np.triu_indices(n, k=1)
-        out = np.empty((bsq.shape[0], len(idx)))
-        for sl in _chunks(len(idx), bsq.shape[0] * len(rows) * 3):
-            r, c = idx[sl][:, rows], idx[sl][:, cols]
-            mask = r != c
-            zb = normalize_rdm_vectors(bsq[:, r, c], self.compare_method, mask)
-            zm = normalize_rdm_vectors(msq[r, c], self.compare_method, mask)
-            out[:, sl] = np.einsum("bkp,kp->bk", zb, zm)
+        out = np.empty((flat.shape[0], len(idx)))
+        for sl in _chunks(len(idx), len(rows) * 4):
+            w = resample_weights(idx[sl], n)
+            out[:, sl] = weighted_compare(flat, mv, w[:, rows] * w[:, cols], self.compare_method)
         return out.reshape(*bv.shape[:-1], len(idx))
 
 
@@ -246,19 +257,16 @@ class CKAMetric(Metric):
         return out.reshape(*lead, len(perms))
 
     def bootstrap_scores(self, brain: ArrayOrRDM, model: ArrayOrRDM, idx: np.ndarray) -> np.ndarray:
-        # Rows are resampled with duplicates (the standard stimulus bootstrap). For the
-        # unbiased estimator, duplicated stimuli act like diagonal terms and bias each
-        # replicate slightly upward; the percentile CI inherits that.
+        # Pairs formed by a stimulus and its own copy are left out (as for RSA): kept, they
+        # act as extra diagonal terms and bias every replicate upward (resampled_hsic).
         k, gl = self._grams(brain, model)
         lead = self._array(brain).shape[:-2]
         n = gl.shape[0]
         idx = _check_index(idx, n)
         out = np.empty((k.shape[0], len(idx)))
-        for sl in _chunks(len(idx), k.shape[0] * n * n * 4):
-            i = idx[sl]
-            kb = k[:, i[:, :, None], i[:, None, :]]
-            lb = gl[i[:, :, None], i[:, None, :]]
-            out[:, sl] = cka_from_grams(kb, lb, unbiased=self.unbiased)
+        for sl in _chunks(len(idx), k.shape[0] * n * 4):
+            weights = resample_weights(idx[sl], n)
+            out[:, sl] = resampled_cka(k, gl, weights, unbiased=self.unbiased)
         return out.reshape(*lead, len(idx))
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import ndtr, ndtri
 
 from .metrics import ArrayOrRDM, Metric, get_metric
 
@@ -18,6 +19,7 @@ __all__ = [
     "NoiseCeiling",
     "PermutationResult",
     "bootstrap_ci",
+    "interval_from_replicates",
     "noise_ceiling_split_half",
     "permutation_test",
     "split_repetitions",
@@ -46,6 +48,7 @@ class BootstrapResult:
     std: np.ndarray
     ci: float
     n_bootstrap: int
+    interval: str = "percentile"
 
 
 @dataclass(frozen=True)
@@ -83,9 +86,9 @@ def permutation_test(
     n = _n_stimuli(metric, brain, model)
     rng = np.random.default_rng(seed)
     perms = rng.permuted(np.tile(np.arange(n), (n_permutations, 1)), axis=1)
-    observed = np.asarray(metric.score(brain, model), dtype=np.float64)
-    null = metric.permutation_scores(brain, model, perms)
-    # tolerance: observed and null are computed on different code paths
+    # the identity goes first: observed and null in one pass (RDMs computed and ranked once)
+    both = metric.permutation_scores(brain, model, np.vstack([np.arange(n), perms]))
+    observed, null = both[..., 0], both[..., 1:]
     tol = 1e-12 * np.maximum(1.0, np.abs(observed))
     exceed = (null >= (observed - tol)[..., None]).sum(axis=-1)
     return PermutationResult(
@@ -98,6 +101,9 @@ def permutation_test(
     )
 
 
+INTERVALS = ("percentile", "bias-corrected")
+
+
 def bootstrap_ci(
     metric: str | Metric,
     brain: ArrayOrRDM,
@@ -105,30 +111,74 @@ def bootstrap_ci(
     n_bootstrap: int = 1000,
     ci: float = 0.95,
     seed: int = 0,
+    *,
+    interval: str = "percentile",
 ) -> BootstrapResult:
-    """Percentile confidence interval from resampling stimuli with replacement.
+    """Confidence interval from resampling stimuli with replacement.
 
-    The same stimulus resample is applied to brain and model. For RSA, pairs formed by a
-    stimulus and its own copy are dropped (their zero distance is an artefact). Replicates
-    that come out NaN are ignored.
+    The same stimulus resample is applied to brain and model. Pairs formed by a stimulus and
+    its own copy are left out (RSA, unbiased CKA: their zero distance / squared norm is an
+    artefact of resampling). Replicates that come out NaN are ignored. ``interval``:
+    ``percentile`` (default), or ``bias-corrected`` (Efron's BC percentile interval: quantile
+    levels shifted by ``z0 = Phi^-1(share of replicates below the score)``).
+
+    What the interval covers (checked by simulation in the tests): the population value of
+    RSA metrics and of unbiased CKA; for biased CKA, whose expectation depends on the number
+    of stimuli (its null grows with n_features / n_stimuli), its expectation at this number of
+    stimuli.
     """
     if not 0 < ci < 1:
         raise ValueError("ci must be in (0, 1)")
     metric = get_metric(metric)
+    if interval not in INTERVALS:
+        raise ValueError(f"unknown interval {interval!r}; expected one of {INTERVALS}")
     n = _n_stimuli(metric, brain, model)
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, n, size=(n_bootstrap, n))
     boot = metric.bootstrap_scores(brain, model, idx)
-    alpha = (1.0 - ci) / 2.0
-    lower, upper = np.nanquantile(boot, [alpha, 1.0 - alpha], axis=-1)
+    observed = np.asarray(metric.score(brain, model), dtype=np.float64)
+    lower, upper = interval_from_replicates(boot, observed, ci, interval)
     return BootstrapResult(
-        observed=np.asarray(metric.score(brain, model), dtype=np.float64),
+        observed=observed,
         lower=lower,
         upper=upper,
         std=np.nanstd(boot, axis=-1, ddof=1),
         ci=ci,
         n_bootstrap=n_bootstrap,
+        interval=interval,
     )
+
+
+def interval_from_replicates(
+    boot: np.ndarray, observed: np.ndarray, ci: float = 0.95, interval: str = "percentile"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper bounds (...) from bootstrap replicates (..., n_boot); NaNs ignored."""
+    alpha = (1.0 - ci) / 2.0
+    boot = np.asarray(boot, dtype=np.float64)
+    if interval == "percentile":
+        lower, upper = np.nanquantile(boot, [alpha, 1.0 - alpha], axis=-1)
+        return lower, upper
+    valid = np.isfinite(boot)
+    n_valid = valid.sum(axis=-1)
+    obs = np.asarray(observed, dtype=np.float64)[..., None]
+    below = ((boot < obs) & valid).sum(-1) + 0.5 * ((boot == obs) & valid).sum(-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.clip(below / n_valid, 0.5 / np.maximum(n_valid, 1), 1 - 0.5 / n_valid)
+    z0 = ndtri(share)
+    levels = [ndtr(2 * z0 + ndtri(a)) for a in (alpha, 1.0 - alpha)]
+    return tuple(_quantile_per_element(boot, q, n_valid) for q in levels)  # type: ignore[return-value]
+
+
+def _quantile_per_element(boot: np.ndarray, q: np.ndarray, n_valid: np.ndarray) -> np.ndarray:
+    """``np.nanquantile`` (linear) with a level per leading element."""
+    ordered = np.sort(boot, axis=-1)  # NaNs last
+    pos = np.asarray(q) * (n_valid - 1)
+    lo = np.clip(np.floor(pos).astype(np.intp), 0, boot.shape[-1] - 1)
+    hi = np.clip(lo + 1, 0, np.maximum(n_valid - 1, 0))
+    a = np.take_along_axis(ordered, lo[..., None], -1)[..., 0]
+    b = np.take_along_axis(ordered, hi[..., None], -1)[..., 0]
+    out = a + (pos - lo) * (b - a)
+    return np.where(n_valid > 0, out, np.nan)
 
 
 def split_repetitions(patterns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -127,7 +127,8 @@ def _check_batch(target_batch: int | None, n_samples: int, n_targets: int) -> in
 def _decompose(B: Backend, Xc: Any) -> tuple[Any, Any, Any]:
     """Return ``U`` (n, r), ``s2`` (r,), ``V`` (p, r) with ``Xc = U diag(sqrt s2) V^T``.
 
-    Primal SVD when ``n >= p``, kernel eigendecomposition when ``p > n``; directions with
+    Kernel eigendecomposition when ``p > n``, Gram (``Xc^T Xc``) eigendecomposition when
+    ``n / 2 < p <= n`` (cheaper than the SVD), thin SVD otherwise; directions with
     numerically zero variance (including the intercept direction in the dual) are dropped.
     """
     n, p = Xc.shape
@@ -135,17 +136,25 @@ def _decompose(B: Backend, Xc: Any) -> tuple[Any, Any, Any]:
         s2, U = B.eigh(Xc @ Xc.T)
         s2 = B.clip_min(s2, 0.0)
         V = None
+    elif 2 * p > n:  # nearly square: the Gram eigendecomposition is cheaper than the SVD
+        s2, V = B.eigh(Xc.T @ Xc)
+        s2 = B.clip_min(s2, 0.0)
+        U = None
     else:
         U, s, Vt = B.svd(Xc)
         s2 = s * s
         V = Vt.T
     tol = float(s2.max()) * max(n, p) * B.eps() if s2.shape[0] else 0.0
     keep = s2 > tol
-    U, s2 = U[:, keep], s2[keep]
+    s2 = s2[keep]
     if V is None:
+        U = U[:, keep]
         V = (Xc.T @ U) / B.sqrt(s2)[None, :]
-    else:
+    elif U is None:
         V = V[:, keep]
+        U = (Xc @ V) / B.sqrt(s2)[None, :]
+    else:
+        U, V = U[:, keep], V[:, keep]
     return U, s2, V
 
 

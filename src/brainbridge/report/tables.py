@@ -14,6 +14,15 @@ ID_COLUMNS = ("dataset", "model", "modality")
 ENCODING_COLUMNS = (*ID_COLUMNS, "layer", "region", "time", "score")
 STAT_VARS = ("score", "p_value", "ci_low", "ci_high", "null_mean", "null_std")
 CEILING_VARS = ("noise_ceiling_lower", "noise_ceiling_upper")
+# group-level tests over subjects (NaN when the dataset has no subject groups)
+GROUP_VARS = (
+    "n_subjects",
+    "group_t",
+    "group_p_ttest",
+    "group_p_signflip",
+    "group_p_fdr",
+    "group_p_cluster",
+)
 ALIGNMENT_COLUMNS = (
     *ID_COLUMNS,
     "metric",
@@ -22,6 +31,7 @@ ALIGNMENT_COLUMNS = (
     "time",
     *STAT_VARS,
     *CEILING_VARS,
+    *GROUP_VARS,
 )
 
 
@@ -55,7 +65,7 @@ def tidy_alignment(ds: xr.Dataset) -> pd.DataFrame:
     """One row per (metric, region, layer[, time]) with statistics and the noise ceiling."""
     score = ds["score"].reset_coords(drop=True)
     columns = {}
-    for var in STAT_VARS + CEILING_VARS:
+    for var in STAT_VARS + CEILING_VARS + GROUP_VARS:
         da = ds[var].reset_coords(drop=True) if var in ds else xr.full_like(score, np.nan)
         columns[var] = da.broadcast_like(score).transpose(*score.dims)
     df = xr.Dataset(columns).to_dataframe(dim_order=list(score.dims)).reset_index()

@@ -16,11 +16,19 @@ from brainbridge.align import (
     noise_ceiling_split_half,
     permutation_test,
 )
-from brainbridge.align.replicates import ReplicateMean, noise_ceiling_leave_one_out
+from brainbridge.align.crossnobis import CrossnobisRSAMetric, crossnobis_from_trials
+from brainbridge.align.group import group_alignment, group_tests
+from brainbridge.align.replicates import (
+    ReplicateMean,
+    noise_ceiling_leave_one_out,
+    replicate_bootstrap,
+)
+from brainbridge.align.stats import interval_from_replicates
 from brainbridge.ingest.fmri.rdms import check_rdms
 from brainbridge.report.tables import tidy_alignment
 from brainbridge.steps.rdm_images import with_rdm_images
 from brainbridge.steps.units import (
+    SCALP,
     brain_units,
     has_time,
     is_rdm_model,
@@ -63,8 +71,13 @@ def align(inputs: dict, outputs: dict, params: dict) -> None:
     shape = (len(metrics), len(units), len(layers)) + ((n_time,) if n_time else ())
     out = {k: np.full(shape, np.nan) for k in STATS}
     ceiling = {k: np.full(shape[:2] + shape[3:], np.nan) for k in ("lower", "upper")}
+    crossnobis = {}
+    if any(isinstance(m, CrossnobisRSAMetric) for m in metrics):
+        crossnobis = crossnobis_units(brain, modality, region, stimuli)
     for i, metric in enumerate(metrics):
         for j, (unit, patterns) in enumerate(units.items()):
+            if isinstance(metric, CrossnobisRSAMetric):
+                patterns = crossnobis[unit]  # RDMs of the trials, cross-validated
             for k, layer in enumerate(layers):
                 stats = _statistics(metric, patterns, features[layer], cfg, seed)
                 for key, value in stats.items():
@@ -103,6 +116,22 @@ def _design(brain: xr.Dataset, avg: xr.DataArray) -> dict:
         "repetitions_max": int(counts.max()),
         "noise_ceiling": "split-half: metric between the averages of odd and even presentations "
         "(Spearman-Brown corrected: lower = rho, upper = sqrt(rho))",
+    }
+
+
+def crossnobis_units(brain: xr.Dataset, modality: str, region, stimuli) -> dict[str, RDMVectors]:
+    """Crossnobis RDMs per unit (fMRI region; M/EEG scalp, per time point) of the trials."""
+    data = brain["data"]
+    if has_time(modality):
+        data = data.transpose(n.TRIAL, n.CHANNEL, n.TIME)
+    values = np.asarray(data.values, dtype=np.float64)
+    labels = brain[n.STIMULUS].values.astype(str)
+    runs = brain[n.RUN].values if n.RUN in brain.coords else None
+    if modality != "fmri":
+        return {SCALP: crossnobis_from_trials(values, labels, stimuli, runs)}
+    return {
+        str(r): crossnobis_from_trials(values[:, region == r], labels, stimuli, runs)
+        for r in dict.fromkeys(region.tolist())
     }
 
 
@@ -182,16 +211,33 @@ def align_rdms(
     metrics = rsa_metrics(cfg["metrics"], source)
     regions = [str(r) for r in brain[n.REGION].values]
     rdms = {r: RDMVectors.from_square(brain["rdm"].sel({n.REGION: r}).values) for r in regions}
+    groups = brain[n.SUBJECT].values.astype(str) if n.SUBJECT in brain.coords else None
+    n_groups = len(set(groups.tolist())) if groups is not None else 0
+    over = cfg.get("bootstrap", "stimuli")
     shape = (len(metrics), len(regions), len(layers))
     out = {k: np.full(shape, np.nan) for k in STATS}
+    group = {k: np.full(shape, np.nan) for k in GROUP_STATS}
     ceiling = {k: np.full(shape[:2], np.nan) for k in ("lower", "upper")}
     for i, metric in enumerate(metrics):
         mean_metric = ReplicateMean(metric)
         for j, region in enumerate(regions):
-            nc = noise_ceiling_leave_one_out(rdms[region], metric)
+            nc = noise_ceiling_leave_one_out(rdms[region], metric, groups=groups)
             ceiling["lower"][i, j], ceiling["upper"][i, j] = nc.lower, nc.upper
             for k, layer in enumerate(layers):
                 stats = _statistics(mean_metric, rdms[region], features[layer], cfg, seed)
+                if over != "stimuli":
+                    boot = replicate_bootstrap(
+                        metric,
+                        rdms[region],
+                        features[layer],
+                        over=over,
+                        groups=groups,
+                        n_bootstrap=cfg["n_bootstrap"],
+                        seed=seed,
+                    )
+                    stats["ci_low"], stats["ci_high"] = interval_from_replicates(
+                        boot, stats["score"], cfg["ci"]
+                    )
                 for key, value in stats.items():
                     out[key][i, j, k] = value
                 log.info(
@@ -204,7 +250,20 @@ def align_rdms(
                     nc.lower,
                     nc.upper,
                 )
+            if n_groups >= 2:
+                effects = [
+                    subject_effects(metric, rdms[region], features[layer], groups, cfg, seed)
+                    for layer in layers
+                ]
+                res = group_tests(
+                    np.stack(effects, axis=1), n_flips=cfg.get("n_flips", 10000), seed=seed
+                )
+                for key, value in _group_values(res).items():
+                    group[key][i, j] = value
     ds = _result(out, ceiling, [m.name for m in metrics], regions, layers, None)
+    if n_groups >= 2:
+        for key, value in group.items():
+            ds[key] = ((n.METRIC, n.REGION, n.LAYER), value)
     ds, note = with_rdm_images(ds, rdms, features, metrics, stimuli)
     _write(
         ds,
@@ -217,7 +276,75 @@ def align_rdms(
         n_replicates=int(brain.sizes[n.REPLICATE]),
         score="mean over replicates of the similarity with each replicate's RDM",
         n_stimuli=len(stimuli),
-        noise_ceiling="leave-one-replicate-out: lower = each replicate vs the pooled RDM of the "
-        "others, upper = vs the pooled RDM of all (mean over replicates)",
         **note,
+        bootstrap=over,
+        noise_ceiling=(
+            "leave one subject out (replicates grouped by subject)"
+            if groups is not None
+            else "leave one replicate out"
+        ),
+        **({"n_subjects": n_groups} if n_groups >= 2 else {}),
+    )
+
+
+GROUP_STATS = (
+    "n_subjects",
+    "group_t",
+    "group_p_ttest",
+    "group_p_signflip",
+    "group_p_fdr",
+    "group_p_cluster",
+)
+
+
+def _group_values(res) -> dict[str, np.ndarray]:
+    return {
+        "n_subjects": np.full(res.t.shape, float(res.n_subjects)),
+        "group_t": res.t,
+        "group_p_ttest": res.p_ttest,
+        "group_p_signflip": res.p_signflip,
+        "group_p_fdr": res.p_fdr,
+        "group_p_cluster": res.p_cluster,
+    }
+
+
+def subject_effects(metric, rdms: RDMVectors, model, groups, cfg: dict, seed: int) -> np.ndarray:
+    """Per subject: mean over its RDMs of (score - mean of its permutation null), sorted by
+    subject label."""
+    n_stim = rdms.n_stimuli
+    rng = np.random.default_rng(seed)
+    perms = rng.permuted(np.tile(np.arange(n_stim), (cfg["n_permutations"], 1)), axis=1)
+    score = np.asarray(metric.score(rdms, model))
+    chance = metric.permutation_scores(rdms, model, perms).mean(axis=-1)
+    effect = score - chance
+    return np.array([effect[groups == g].mean() for g in sorted(set(groups.tolist()))])
+
+
+def align_group(inputs: dict, outputs: dict, params: dict) -> None:
+    """Alignment stores of the datasets of one group (one subject each) -> group store + table.
+
+    ``params``: ``group`` (its name), ``datasets`` (in the order of ``inputs['alignment']``),
+    ``model``, ``alignment`` (``n_flips``, ``ci``), ``seed``.
+    """
+    paths = inputs["alignment"] if isinstance(inputs["alignment"], list) else [inputs["alignment"]]
+    stores = [open_store(p, "alignment", load=True) for p in paths]
+    cfg = params["alignment"]
+    ds = group_alignment(
+        stores,
+        params["datasets"],
+        n_flips=cfg.get("n_flips", 10000),
+        seed=params.get("seed", 0),
+        ci=cfg["ci"],
+    )
+    log.info("group %s: %d subjects", params["group"], len(stores))
+    write_result(
+        ds,
+        kind="alignment",
+        step="align-group",
+        inputs=inputs,
+        outputs=outputs,
+        params={**params, "dataset": params["group"]},
+        tidy=tidy_alignment,
+        modality=str(stores[0].attrs.get(n.MODALITY, "")),
+        group=params["group"],
     )

@@ -8,6 +8,7 @@ import logging
 import pandas as pd
 
 from brainbridge.align.categories import category_rdms
+from brainbridge.align.replicates import with_replicate_groups
 from brainbridge.atomic import write_table
 from brainbridge.decode import decode_categories
 from brainbridge.ingest.fmri.rdms import read_rdms
@@ -40,6 +41,7 @@ def ingest_rdm(inputs: dict, outputs: dict, params: dict) -> None:
         modality=params.get("modality", "fmri"),
         dissimilarity=params.get("dissimilarity", "unknown (precomputed)"),
     )
+    ds = with_replicate_groups(ds, params.get("replicates"), f"datasets.{params['name']}")
     log.info(
         "%s: %d region(s) x %d replicate(s) x %d stimuli",
         params["name"],

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from brainbridge.align import RDMVectors, RSAMetric, compute_rdms
+from brainbridge.align import RDM_METHODS, RDMVectors, RSAMetric, compute_rdms
 from brainbridge.store import names as n
 
 #: above this many stimuli the RDMs are not stored (they would dwarf the scores)
@@ -22,8 +22,8 @@ MAX_STIMULI = 1500
 
 
 def _method(metrics: list) -> str:
-    rsa = [m for m in metrics if isinstance(m, RSAMetric)]
-    return rsa[0].rdm_method if rsa else "correlation"
+    rsa = [m for m in metrics if isinstance(m, RSAMetric) and m.rdm_method in RDM_METHODS]
+    return rsa[0].rdm_method if rsa else "correlation"  # crossnobis needs trials: not here
 
 
 def _square(x, method: str, times: np.ndarray | None) -> np.ndarray:

@@ -20,8 +20,13 @@ def report(inputs: dict, outputs: dict, params: dict) -> None:
         if f"{key}_table" in outputs:
             write_table(_concat(as_list(inputs.get(f"{key}_tables"))), outputs[f"{key}_table"])
     qc = as_list(inputs.get("qc"))
+    extra = [qc_section(read_qc_records(qc))] if qc else []
+    if as_list(inputs.get("decoding")):
+        from brainbridge.report.decoding import decoding_section
+
+        extra.append(decoding_section(as_list(inputs.get("decoding"))))
     build_report(
-        extra_sections=[qc_section(read_qc_records(qc))] if qc else None,
+        extra_sections=extra or None,
         encoding=as_list(inputs.get("encoding")),
         alignment=as_list(inputs.get("alignment")),
         out=outputs["html"],

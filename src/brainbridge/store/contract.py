@@ -175,6 +175,8 @@ KINDS: dict[str, StoreKind] = {
             coords={
                 n.REGION: CoordSpec((n.REGION,), "UO", unique=True),
                 n.REPLICATE: CoordSpec((n.REPLICATE,), "UO", unique=True),
+                n.SUBJECT: CoordSpec((n.REPLICATE,), "UO", required=False),
+                n.SESSION: CoordSpec((n.REPLICATE,), "UO", required=False),
                 n.STIMULUS: CoordSpec((n.STIMULUS,), "UO", unique=True),
                 n.STIMULUS2: CoordSpec((n.STIMULUS2,), "UO", unique=True),
             },
@@ -202,6 +204,46 @@ KINDS: dict[str, StoreKind] = {
             },
             coords={n.LAYER: CoordSpec((n.LAYER,), "UO", unique=True)},
             attrs={"scoring": _nonempty_str},
+        ),
+        StoreKind(
+            name="decoding",
+            doc="Identification decoding of layer features from the brain: decoder x metric x "
+            "layer x region|time x level (top-1 as score, top-k, chance, normalised rank, "
+            "permutation p, CI over folds).",
+            variables={
+                var: VarSpec(
+                    dims=((n.DECODER,), (n.METRIC,), (n.LAYER,), (n.REGION, n.TIME), (n.LEVEL,)),
+                    extra_trailing_dims=var in ("top_k", "chance"),
+                    finite=False,
+                )
+                for var in ("score", "top_k", "chance", "mean_rank", "p_value")
+            },
+            coords={
+                n.DECODER: CoordSpec((n.DECODER,), "UO", unique=True),
+                n.METRIC: CoordSpec((n.METRIC,), "UO", unique=True),
+                n.LAYER: CoordSpec((n.LAYER,), "UO", unique=True),
+                n.REGION: CoordSpec((n.REGION,), "UO", unique=True),
+                n.TIME: CoordSpec((n.TIME,), "f"),
+                n.LEVEL: CoordSpec((n.LEVEL,), "UO", unique=True),
+                n.TOP_K: CoordSpec((n.TOP_K,), "iu", unique=True),
+            },
+            attrs={"n_folds": _positive_number},
+        ),
+        StoreKind(
+            name="generalization",
+            doc="Time-resolved label decoding: train_time x test_time scores (diagonal = "
+            "sliding), cluster labels (0 = none) and cluster p-values.",
+            variables={
+                "score": VarSpec(dims=((n.TRAIN_TIME,), (n.TEST_TIME,))),
+                "diagonal": VarSpec(dims=((n.TRAIN_TIME,),)),
+                "matrix_cluster": VarSpec(dims=((n.TRAIN_TIME,), (n.TEST_TIME,)), dtype_kinds="iu"),
+                "diagonal_cluster": VarSpec(dims=((n.TRAIN_TIME,),), dtype_kinds="iu"),
+            },
+            coords={
+                n.TRAIN_TIME: CoordSpec((n.TRAIN_TIME,), "f"),
+                n.TEST_TIME: CoordSpec((n.TEST_TIME,), "f"),
+            },
+            attrs={"chance": _positive_number, "scoring": _nonempty_str},
         ),
         StoreKind(
             name="alignment",

@@ -13,6 +13,8 @@ METRIC = "metric"
 TARGET = "target"
 SPACE = "space"
 REPLICATE = "replicate"  # independent estimates of one RDM (subjects, sessions, runs)
+SUBJECT = "subject"  # replicate -> subject: replicates of one subject form a group
+SESSION = "session"  # replicate -> session (or run) within its subject
 STIMULUS2 = "stimulus2"  # the column dim of an RDM (same ids as `stimulus`)
 
 # coords
@@ -36,3 +38,11 @@ DISSIMILARITY = "dissimilarity"  # how a brain RDM was computed
 SCHEMA_VERSION = "schema_version"
 
 SCHEMA = 1
+
+# decoding results (identification of layer features from the brain)
+DECODER = "decoder"  # ridge | contrastive
+LEVEL = "level"  # trial | stimulus (queries: single trials or averaged repetitions)
+TOP_K = "k"  # top-k accuracy dim
+TRAIN_TIME = "train_time"  # temporal generalization: time the decoder was trained at
+TEST_TIME = "test_time"  # ... and the time it was tested at
+CLUSTER = "cluster"  # clusters of a cluster permutation test
