@@ -4,8 +4,10 @@
 from snakemake.utils import min_version, validate
 
 from brainbridge.config import check_config
+from brainbridge.scheduling import keep_cores_within_limit
 
 min_version("9.0")
+keep_cores_within_limit()  # never more threads at once than --cores (brainbridge.scheduling)
 
 
 # The embedded default, unless a config file was given (`--configfile`): config files are
@@ -36,3 +38,24 @@ rule all:
     input:
         final_targets(),
     default_target: True
+
+
+# One workflow at a time per output_dir (a lock file with the PID and host; a lock left by a
+# killed run is taken over). It also stands in for Snakemake's own lock, which the default
+# profile turns off: that one survives a kill and would need `--unlock` by hand.
+onstart:
+    from brainbridge.lock import acquire
+
+    acquire(OUT)
+
+
+onsuccess:
+    from brainbridge.lock import release
+
+    release(OUT)
+
+
+onerror:
+    from brainbridge.lock import release
+
+    release(OUT)

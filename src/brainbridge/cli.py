@@ -50,7 +50,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     except StoreError as err:
         print(err, file=sys.stderr)
         return 1
-    attrs = {k: v for k, v in ds.attrs.items() if k != "provenance"}
+    attrs = {k: v for k, v in ds.attrs.items() if k not in ("provenance", "checksum")}
     print(f"store: {args.store}\nkind: {ds.attrs.get('kind')}")
     print("dims: " + ", ".join(f"{d}={s}" for d, s in ds.sizes.items()))
     print("variables:")
@@ -62,8 +62,23 @@ def cmd_info(args: argparse.Namespace) -> int:
         preview = ", ".join(map(str, values[:4])) + (" ..." if values.size > 4 else "")
         print(f"  {name}: {coord.dims} [{preview}]")
     print("attrs: " + json.dumps(attrs, default=str))
+    print(f"checksum: verified ({len(ds.attrs['checksum']['arrays'])} arrays and the metadata)")
     if "provenance" in ds.attrs:
         print("provenance: " + json.dumps(ds.attrs["provenance"], indent=2, default=str))
+    return 0
+
+
+def cmd_provenance(args: argparse.Namespace) -> int:
+    """The chain of inputs of a store back to the raw files, each checked against its checksum."""
+    from brainbridge.store import StoreError
+    from brainbridge.store.lineage import format_lineage, lineage
+
+    try:
+        node = lineage(args.store)
+    except StoreError as err:
+        print(err, file=sys.stderr)
+        return 1
+    print("\n".join(format_lineage(node)))
     return 0
 
 
@@ -79,13 +94,31 @@ def cmd_run(args: argparse.Namespace) -> int:
         except OutputEscapeError as err:
             print(f"step {args.step}: {err}", file=sys.stderr)
             return 2
-    from brainbridge.steps import STEPS
+    from brainbridge.steps import get_step
+    from brainbridge.steps.contract import contract_of
 
+    step = get_step(args.step)  # imports the step's module only
+    contract = contract_of(step)
+    if args.help:
+        args.run_parser.print_help()
+        if contract is not None:
+            print("\n" + contract.describe(args.step))
+        return 0
     inputs = _pairs(args.input, "--input")
     params = json.loads(args.params) if args.params else {}
     params.setdefault("threads", args.threads)
+    problems = contract.problems(inputs, outputs, params) if contract is not None else []
+    if problems:
+        print(
+            f"brainbridge run {args.step}: "
+            + "; ".join(problems)
+            + ".\n\n"
+            + contract.describe(args.step),
+            file=sys.stderr,
+        )
+        return 2
     log.info("step %s: inputs %s", args.step, inputs)
-    STEPS[args.step](inputs, outputs, params)
+    step(inputs, outputs, params)
     log.info("step %s: wrote %s", args.step, list(outputs.values()))
     return 0
 
@@ -99,7 +132,7 @@ def cmd_layers(args: argparse.Namespace) -> int:
     if target.endswith((".yaml", ".yml")) and Path(target).exists():
         import yaml
 
-        from brainbridge.config import expand_path
+        from brainbridge.workflow_support import model_config
 
         config = yaml.safe_load(Path(target).read_text(encoding="utf-8")) or {}
         models = config.get("models", {})
@@ -107,13 +140,11 @@ def cmd_layers(args: argparse.Namespace) -> int:
         if name not in models:
             print(f"{target}: no model {name!r}; models: {sorted(models)}", file=sys.stderr)
             return 1
-        cfg = models[name]
-        if cfg.get("source") == "rdm":  # precomputed RDMs: the layers are the rdms entries
-            print("\n".join(str(e.get("layer")) for e in cfg.get("rdms", [])))
+        if models[name].get("source") == "rdm":  # precomputed RDMs: the layers are the rdms
+            print("\n".join(str(e.get("layer")) for e in models[name].get("rdms", [])))
             return 0
+        cfg = model_config(config, name)  # paths relative to the working directory
         checkpoint = cfg["checkpoint"]
-        if not checkpoint.startswith("package:"):
-            checkpoint = expand_path(checkpoint, config)  # relative to the working directory
         source, options = cfg["source"], {k: v for k, v in cfg.items() if k in MODEL_OPTIONS}
     else:
         source, sep, checkpoint = target.partition(":")
@@ -169,6 +200,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("store", type=Path)
     p.set_defaults(func=cmd_info)
 
+    p = sub.add_parser(
+        "provenance", help="the chain of inputs of a store back to the raw files, checked"
+    )
+    p.add_argument("store", type=Path)
+    p.set_defaults(func=cmd_provenance)
+
     p = sub.add_parser("layers", help="list the module (layer) names of a model")
     p.add_argument("model", help="a config YAML, or SOURCE:CHECKPOINT (e.g. cifar-resnet:w.th)")
     p.add_argument("--name", help="which model of the config (default: the first)")
@@ -188,8 +225,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     from brainbridge.steps import STEPS
 
-    p = sub.add_parser("run", help="run one workflow step (what Snakemake rules call)")
+    p = sub.add_parser(
+        "run", help="run one workflow step (what Snakemake rules call)", add_help=False
+    )
     p.add_argument("step", choices=sorted(STEPS))
+    p.add_argument("-h", "--help", action="store_true", help="the step's inputs, outputs, params")
     p.add_argument("-i", "--input", action="append", metavar="KEY=PATH")
     p.add_argument("-o", "--output", action="append", metavar="KEY=PATH")
     p.add_argument("-p", "--params", help="the step's config subset, as JSON")
@@ -197,7 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--output-dir", type=Path, help="refuse any output that resolves outside this folder"
     )
-    p.set_defaults(func=cmd_run)
+    p.set_defaults(func=cmd_run, run_parser=p)
     return parser
 
 

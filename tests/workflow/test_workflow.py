@@ -6,11 +6,16 @@ known layers into known regions and time windows, and every method must recover 
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+import xarray as xr
 import yaml
 
 from brainbridge.cli import main as cli_main
@@ -60,7 +65,7 @@ def test_a_config_file_is_not_merged_with_the_default(root, shared_data, snakema
     result = snakemake(root, "-n", "--configfile", str(config))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "extract" in result.stdout
-    assert "simulate_recordings" not in result.stdout and "sim-eeg" not in result.stdout
+    assert "simulate_eeg" not in result.stdout and "sim-eeg" not in result.stdout
 
 
 def test_config_overrides_apply_to_the_default(root, tmp_path, snakemake):
@@ -70,15 +75,8 @@ def test_config_overrides_apply_to_the_default(root, tmp_path, snakemake):
 
 
 @pytest.fixture(scope="module")
-def demo(root, tmp_path_factory, snakemake) -> Path:
-    workdir = _workdir(
-        root,
-        tmp_path_factory.mktemp("demo"),
-        root / "config" / "examples" / "simulation-quick.yaml",
-    )
-    result = snakemake(workdir)
-    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
-    return workdir / "results-quick"
+def demo(quick_run) -> Path:
+    return quick_run  # the quick config run once per session (tests/workflow/conftest.py)
 
 
 def test_planted_truth_is_recovered(demo):
@@ -154,3 +152,143 @@ def test_rerun_is_a_no_op(root, demo, snakemake):
     result = snakemake(demo.parent, "-n")
     assert result.returncode == 0
     assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def planned_jobs(stdout: str) -> dict[str, int]:
+    """The job counts of a dry run's "Job stats" table (no table: nothing to do)."""
+    lines = stdout.splitlines()
+    if "Job stats:" not in lines:
+        return {}
+    rows = lines[lines.index("Job stats:") + 3 :]
+    jobs = {}
+    for row in rows:
+        name, _, count = row.partition(" ")
+        if name == "total" or not count.strip().isdigit():
+            break
+        jobs[name] = int(count)
+    return jobs
+
+
+def _dry_run_with(snakemake, demo: Path, tmp: Path, change, env=None) -> dict[str, int]:
+    config = yaml.safe_load((demo.parent / "config" / "config.yaml").read_text())
+    change(config)
+    path = tmp / "changed.yaml"
+    path.write_text(yaml.safe_dump(config))
+    result = snakemake(demo.parent, "-n", "--configfile", str(path), env=env)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return planned_jobs(result.stdout)
+
+
+def test_an_fmri_setting_reruns_only_fmri_jobs(demo, tmp_path, snakemake):
+    def snr(config):
+        config["simulation"]["fmri"]["regions"][0]["snr"] = 2.5
+
+    assert _dry_run_with(snakemake, demo, tmp_path, snr) == {
+        "simulate_fmri": 1,
+        "simulation_truth": 1,
+        "ingest_fmri": 1,
+        "encode": 1,
+        "align": 1,
+        "recover": 1,
+        "report": 1,
+        "all": 1,
+    }
+
+
+def test_a_new_layer_resimulates_nothing(demo, tmp_path, snakemake):
+    def layer(config):
+        config["models"]["simnet"]["layers"].append("fc")
+
+    assert _dry_run_with(snakemake, demo, tmp_path, layer) == {
+        "extract": 1,
+        "encode": 2,
+        "align": 2,
+        "recover": 1,
+        "report": 1,
+        "all": 1,
+    }
+
+
+def test_a_library_edit_reruns_exactly_the_steps_that_import_it(demo, tmp_path, snakemake):
+    import brainbridge
+
+    src = tmp_path / "src"
+    shutil.copytree(
+        Path(brainbridge.__file__).parent,
+        src / "brainbridge",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    with open(src / "brainbridge" / "align" / "stats.py", "a", encoding="utf-8") as handle:
+        handle.write("\n# an edit\n")
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(src), os.environ.get("PYTHONPATH", "")]),
+    }
+    jobs = _dry_run_with(snakemake, demo, tmp_path, lambda config: None, env=env)
+    assert jobs == {"align": 2, "recover": 1, "report": 1, "all": 1}
+
+
+@pytest.mark.slurm
+def test_a_slurm_run_equals_the_local_run(root, demo, tmp_path):
+    """The quick config through workflow/profiles/slurm: every job submitted with sbatch, and
+    the same results as the local run. Needs a cluster (.ci/run starts one with slurm-up)."""
+    if shutil.which("sinfo") is None or subprocess.run(["sinfo"], capture_output=True).returncode:
+        pytest.skip("no SLURM cluster here (sinfo absent or failing): ../shared/tools/slurm-up")
+    workdir = _workdir(root, tmp_path, root / "config" / "examples" / "simulation-quick.yaml")
+    venv_bin = str(Path(sys.executable).parent)
+    result = subprocess.run(
+        [
+            str(Path(venv_bin) / "snakemake"),
+            "--snakefile",
+            str(root / "Snakefile"),
+            "--directory",
+            str(workdir),
+            "--profile",
+            str(root / "workflow" / "profiles" / "slurm"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        env={**os.environ, "PATH": os.pathsep.join([venv_bin, os.environ["PATH"]])},
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-5000:]
+    submitted = re.findall(r"submitted with SLURM jobid (\d+) \(log: (\S+)\)", output)
+    assert submitted, output[-3000:]
+    run_log = "".join(p.read_text() for p in (workdir / ".snakemake" / "log").glob("*.log"))
+    assert all(f"SLURM jobid {job_id} " in run_log for job_id, _ in submitted)
+    logs = " ".join(log for _, log in submitted)  # rule_NAME/ID.log or group_NAME_RULES/ID.log
+    for rule in ("simulate_stimuli", "train_network", "extract", "simulate_eeg", "simulate_fmri"):
+        assert rule in logs
+    for rule in ("ingest_eeg", "ingest_fmri", "encode", "align", "recover", "report"):
+        assert rule in logs
+    assert len(submitted) < 16  # the 16 jobs, grouped into fewer submissions
+    slurm = workdir / "results-quick"
+    for table in ("recovery.tsv", "alignment.tsv", "encoding.tsv"):
+        pd.testing.assert_frame_equal(
+            pd.read_csv(slurm / "tables" / table, sep="\t"),
+            pd.read_csv(demo / "tables" / table, sep="\t"),
+        )
+    stores = sorted(p.relative_to(demo) for p in demo.glob("*/*.zarr"))
+    assert len(stores) >= 7  # brain, activations, encoding and alignment stores
+    for store in stores:
+        xr.testing.assert_equal(
+            open_store(slurm / store, load=True), open_store(demo / store, load=True)
+        )
+
+
+def test_training_rules_ask_for_the_configured_gpus(root, tmp_path, snakemake):
+    quick = root / "config" / "examples" / "simulation-quick.yaml"
+    config = yaml.safe_load(quick.read_text())
+    config["resources"] = {"gpu": 1}
+    path = tmp_path / "gpu.yaml"
+    path.write_text(yaml.safe_dump(config))
+    result = snakemake(_workdir(root, tmp_path / "w", path), "-n")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+    def resources(rule: str) -> str:
+        block = result.stdout.split(f"rule {rule}:\n", 1)[1].split("\n\n", 1)[0]
+        return next(line for line in block.splitlines() if "resources:" in line)
+
+    assert "gpu=1" in resources("train_network")
+    assert "gpu" not in resources("extract") and "gpu" not in resources("align")

@@ -2,7 +2,7 @@
 
 
 # alignment.groups: NAME -> datasets of one design (one subject each) -> group-level result
-GROUPS = config["alignment"].get("groups") or {}
+GROUPS = config.get("alignment", {}).get("groups") or {}
 for _group, _members in GROUPS.items():
     _unknown = [d for d in _members if d not in DATASETS]
     if _unknown:
@@ -31,6 +31,9 @@ rule align:
                 "seed": config["seed"],
             }
         ),
+        code=code_version("align"),
+    group:
+        "pairs"
     threads: 1
     resources:
         mem_mb=6000,

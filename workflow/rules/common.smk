@@ -3,7 +3,8 @@ import json
 import shlex
 import sys
 
-from brainbridge.config import expand_path
+from brainbridge import workflow_support as ws
+from brainbridge.code_version import code_version
 from brainbridge.safety import inside_output
 
 OUT = config["output_dir"]
@@ -24,7 +25,7 @@ RUN += f" --output-dir {shlex.quote(OUT)}"  # each step refuses outputs outside 
 
 def as_json(value):
     """A config subset as one shell-quoted JSON argument (and Snakemake's params record)."""
-    return shlex.quote(json.dumps(value, sort_keys=True))
+    return shlex.quote(ws.as_json(value))
 
 
 def input_args(**groups):
@@ -38,30 +39,30 @@ def input_args(**groups):
     return " ".join(args)
 
 
-def path(value):
-    """A path setting with {name} placeholders from `paths` expanded (e.g. {data}/eegbci)."""
-    return expand_path(value, config)
-
-
 def manifest_of(model):
-    stimuli = config["models"][model]["stimuli"]
-    return f"{SIM}/stimuli/manifest.tsv" if stimuli == "simulation" else path(stimuli)
+    stimuli = ws.model_config(config, model)["stimuli"]
+    return f"{SIM}/stimuli/manifest.tsv" if stimuli == "simulation" else stimuli
 
 
 def checkpoint_of(model):
     """The weight file (an input); [] for `package:` checkpoints, found at run time."""
-    weights = config["models"][model]["checkpoint"]
+    weights = ws.model_config(config, model)["checkpoint"]
     if weights.startswith("package:"):
         return []
-    return f"{SIM}/network.pt" if weights == "simulation" else path(weights)
+    return f"{SIM}/network.pt" if weights == "simulation" else weights
 
 
 def model_config(model):
     """A model's settings with its path settings expanded."""
-    cfg = dict(config["models"][model])
-    if not cfg["checkpoint"].startswith("package:") and cfg["checkpoint"] != "simulation":
-        cfg["checkpoint"] = path(cfg["checkpoint"])
-    return cfg
+    return ws.model_config(config, model)
+
+
+# Cluster resources. Training rules (tagged by `**TRAINING`) ask for `resources.gpu` GPUs
+# (config key, default 0): the SLURM plugin turns `gpu` into `--gpus`; 0 asks for none.
+GPUS = config.get("resources", {}).get("gpu", 0)
+TRAINING = {"gpu": GPUS} if GPUS else {}
+# Job groups (`group: "ingest"`, `"pairs"`): under SLURM the profile's `group-components`
+# packs many small jobs of one group into one submission; local runs ignore groups.
 
 
 def final_targets():

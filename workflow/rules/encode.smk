@@ -20,6 +20,9 @@ rule encode:
                 "seed": config["seed"],
             }
         ),
+        code=code_version("encode"),
+    group:
+        "pairs"
     threads: 2
     resources:
         mem_mb=6000,

@@ -25,6 +25,7 @@ rule extract:
     params:
         cfg=lambda w: as_json({"name": w.model, "model": model_config(w.model), "seed": config["seed"]}),
         weights=lambda w, input: f"-i weights={shlex.quote(input.weights)}" if input.weights else "",
+        code=code_version("extract"),
     threads: 2
     resources:
         mem_mb=4000,

@@ -1,7 +1,4 @@
 # Raw recordings -> brain stores, one job per dataset (an M/EEG dataset is one subject).
-import functools
-import os
-
 MEEG_REAL = [
     d
     for d in DATASETS
@@ -9,125 +6,9 @@ MEEG_REAL = [
 ]
 
 
-def eeg_inputs(w):
-    ds = config["datasets"][w.dataset]
-    if ds["source"] == "simulation":
-        return {"raw": f"{SIM}/eeg/sim_raw.fif", "events": f"{SIM}/eeg/sim_events.tsv"}
-    raise ValueError(f"dataset {w.dataset}: unsupported source {ds['source']!r}")
-
-
-def fmri_config(dataset):
-    """An fMRI dataset's config with its path settings expanded (regions, BIDS root, files)."""
-    ds = dict(config["datasets"][dataset])
-    regions = dict(ds.get("regions", {}))
-    for key in ("mask", "atlas", "atlas_labels", "data_dir"):
-        if key in regions:
-            regions[key] = path(regions[key])
-    if "rois" in regions:
-        regions["rois"] = {name: path(p) for name, p in regions["rois"].items()}
-    ds["regions"] = regions
-    if "bids" in ds:
-        ds["bids"] = {k: path(v) if k in ("root", "derivatives") else v for k, v in ds["bids"].items()}
-    return ds
-
-
-def fmri_region_files(dataset):
-    """The region images and tables that are files (inputs, so that a change reruns the job)."""
-    regions = fmri_config(dataset)["regions"]
-    files = [regions[k] for k in ("mask", "atlas", "atlas_labels") if k in regions]
-    files += list(regions.get("rois", {}).values())
-    return [f for f in files if os.path.isfile(f)]
-
-
-@functools.cache
-def fmri_bids_runs(dataset):
-    from brainbridge.ingest.fmri import find_bids_runs
-
-    cfg = fmri_config(dataset)["bids"]
-    return find_bids_runs(
-        cfg["root"],
-        cfg["subject"],
-        task=cfg.get("task"),
-        session=cfg.get("session"),
-        runs=cfg.get("runs"),
-        space=cfg.get("space"),
-        derivatives=cfg.get("derivatives"),
-    )
-
-
-FMRI_RAW_KEYS = {"bold": "files", "events": "event_files", "confounds": "confound_files"}
-
-
-def fmri_inputs(w):
-    ds = fmri_config(w.dataset)
-    if ds["source"] == "simulation":
-        runs = range(1, N_RUNS + 1)
-        return {
-            "bold": [f"{SIM}/fmri/run-{r}_bold.nii.gz" for r in runs],
-            "events": [f"{SIM}/fmri/run-{r}_events.tsv" for r in runs],
-            "atlas": f"{SIM}/fmri/atlas.nii.gz",
-            "atlas_labels": f"{SIM}/fmri/atlas.tsv",
-        }
-    if ds["source"] == "raw":  # BOLD runs (files) + one events TSV each (+ confounds TSVs)
-        inputs = {key: [path(f) for f in ds.get(cfg_key, [])] for key, cfg_key in FMRI_RAW_KEYS.items()}
-    elif ds["source"] == "bids":
-        runs = fmri_bids_runs(w.dataset)
-        inputs = {
-            "bold": [str(r.bold) for r in runs],
-            "events": [str(r.events) for r in runs if r.events],
-            "confounds": [str(r.confounds) for r in runs if r.confounds],
-        }
-    else:
-        raise ValueError(f"dataset {w.dataset}: unsupported fMRI source {ds['source']!r}")
-    return {**inputs, "region_files": fmri_region_files(w.dataset)}
-
-
-def fmri_params(w):
-    """The dataset's config (paths expanded) plus the run labels and TRs found in BIDS."""
-    ds = fmri_config(w.dataset)
-    extra = {}
-    if ds["source"] == "bids":
-        runs = fmri_bids_runs(w.dataset)
-        extra = {"run_labels": [r.label for r in runs], "run_tr": [r.tr for r in runs]}
-    return as_json({"name": w.dataset, **ds, **extra})
-
-
-def meeg_config(dataset):
-    """A real M/EEG dataset's config with its path settings expanded."""
-    ds = dict(config["datasets"][dataset])
-    for key in ("files",):
-        if key in ds:
-            ds[key] = [path(f) for f in ds[key]]
-    for key in ("file", "table"):
-        if key in ds.get("events", {}):
-            ds["events"] = {**ds["events"], key: path(ds["events"][key])}
-    if "bids" in ds:
-        ds["bids"] = {**ds["bids"], "root": path(ds["bids"]["root"])}
-    return ds
-
-
-def meeg_files(w):
-    ds = meeg_config(w.dataset)
-    if ds["source"] == "bids":
-        from brainbridge.ingest.meeg.bids import bids_files
-
-        return bids_files(ds["bids"])
-    return ds["files"]
-
-
-def meeg_extra(w):
-    """Event files and tables: inputs too, so that a change reruns the job."""
-    events = meeg_config(w.dataset).get("events", {})
-    return [events[k] for k in ("file", "table") if k in events]
-
-
-def dataset_params(w):
-    return as_json({"name": w.dataset, **config["datasets"][w.dataset]})
-
-
 rule ingest_eeg:
     input:
-        unpack(eeg_inputs),
+        unpack(lambda w: ws.eeg_inputs(config, w.dataset, SIM)),
     output:
         store=directory(f"{OUT}/brain/{{dataset}}.zarr"),
     wildcard_constraints:
@@ -138,7 +19,10 @@ rule ingest_eeg:
         )
         or "^$",
     params:
-        cfg=dataset_params,
+        cfg=lambda w: as_json({"name": w.dataset, **config["datasets"][w.dataset]}),
+        code=code_version("ingest-eeg"),
+    group:
+        "ingest"
     threads: 1
     resources:
         mem_mb=4000,
@@ -152,7 +36,7 @@ rule ingest_eeg:
 
 rule ingest_fmri:
     input:
-        unpack(fmri_inputs),
+        unpack(lambda w: ws.fmri_inputs(config, w.dataset, SIM)),
     output:
         store=directory(f"{OUT}/brain/{{dataset}}.zarr"),
     wildcard_constraints:
@@ -163,11 +47,14 @@ rule ingest_fmri:
         )
         or "^$",
     params:
-        cfg=fmri_params,
+        cfg=lambda w: as_json(ws.fmri_params(config, w.dataset)),
+        code=code_version("ingest-fmri"),
         inputs=lambda w, input: input_args(
             **{k: list(input.get(k)) for k in ("bold", "events", "confounds") if input.get(k)},
             **{k: input.get(k) for k in ("atlas", "atlas_labels") if input.get(k)},
         ),
+    group:
+        "ingest"
     threads: 1
     resources:
         mem_mb=4000,
@@ -180,16 +67,19 @@ rule ingest_fmri:
 
 rule ingest_meeg:
     input:
-        files=meeg_files,
-        extra=meeg_extra,
+        files=lambda w: ws.meeg_files(config, w.dataset),
+        extra=lambda w: ws.meeg_extra(config, w.dataset),
     output:
         store=directory(f"{OUT}/brain/{{dataset}}.zarr"),
         qc=f"{OUT}/brain/{{dataset}}.qc.json",
     wildcard_constraints:
         dataset="|".join(MEEG_REAL) or "^$",
     params:
-        cfg=lambda w: as_json({"name": w.dataset, "seed": config["seed"], **meeg_config(w.dataset)}),
+        cfg=lambda w: as_json({"name": w.dataset, "seed": config["seed"], **ws.dataset_config(config, w.dataset)}),
+        code=code_version("ingest-meeg"),
         inputs=lambda w, input: input_args(files=list(input.files)),
+    group:
+        "ingest"
     threads: 1
     resources:
         mem_mb=4000,
@@ -209,6 +99,7 @@ rule qc_report:
     params:
         cfg=as_json(config.get("report", {})),
         inputs=lambda w, input: input_args(qc=list(input.qc)),
+        code=code_version("qc-report"),
     threads: 1
     resources:
         mem_mb=2000,

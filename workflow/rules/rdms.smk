@@ -20,25 +20,20 @@ def rdms_targets():
     ]
 
 
-def rdm_config(dataset):
-    """A source-rdm dataset's config with its path settings expanded."""
-    ds = dict(config["datasets"][dataset])
-    ds["rdms"] = [{**e, "file": path(e["file"])} for e in ds["rdms"]]
-    ds["stimuli"] = path(ds["stimuli"])
-    return ds
-
-
 rule ingest_rdm:
     input:
-        rdms=lambda w: [e["file"] for e in rdm_config(w.dataset)["rdms"]],
-        stimuli=lambda w: rdm_config(w.dataset)["stimuli"],
+        rdms=lambda w: [e["file"] for e in ws.dataset_config(config, w.dataset)["rdms"]],
+        stimuli=lambda w: ws.dataset_config(config, w.dataset)["stimuli"],
     output:
         store=directory(f"{OUT}/brain/{{dataset}}.zarr"),
     wildcard_constraints:
         dataset=one_of(RDM_DATASETS),
     params:
-        cfg=lambda w: as_json({"name": w.dataset, **rdm_config(w.dataset)}),
+        cfg=lambda w: as_json({"name": w.dataset, **ws.dataset_config(config, w.dataset)}),
         inputs=lambda w, input: input_args(rdms=list(input.rdms), stimuli=input.stimuli),
+        code=code_version("ingest-rdm"),
+    group:
+        "ingest"
     threads: 1
     resources:
         mem_mb=2000,
@@ -58,6 +53,7 @@ rule brain_rdms:
         dataset=one_of(CATEGORY_RDMS),
     params:
         cfg=lambda w: as_json({"name": w.dataset, "rdm": config["datasets"][w.dataset]["rdm"]}),
+        code=code_version("brain-rdms"),
     threads: 1
     resources:
         mem_mb=4000,
@@ -79,6 +75,7 @@ rule decode:
         cfg=lambda w: as_json(
             {"name": w.dataset, "decode": config["datasets"][w.dataset]["decode"], "seed": config["seed"]}
         ),
+        code=code_version("decode"),
     threads: 1
     resources:
         mem_mb=4000,

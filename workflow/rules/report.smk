@@ -15,6 +15,7 @@ rule recover:
         inputs=lambda w, input: input_args(
             truth=input.truth, encoding=list(input.encoding), alignment=list(input.alignment)
         ),
+        code=code_version("recover"),
     threads: 1
     resources:
         mem_mb=2000,
@@ -52,6 +53,7 @@ rule report:
             **({"truth": input.extra[0], "recovery": input.extra[1]} if SIMULATED else {}),
         ),
         encoding_table=lambda w, output: f"-o encoding_table={shlex.quote(output.encoding_table)}" if ENC_PAIRS else "",
+        code=code_version("report"),
     threads: 1
     resources:
         mem_mb=2000,

@@ -144,7 +144,6 @@ def _summary_section(
 ) -> Section:
     stores = enc + ali
     metrics = sorted({str(m) for s in ali for m in s.ds["metric"].values})
-    created = sorted(str(s.provenance["created"]) for s in stores if s.provenance.get("created"))
     versions = sorted({str(s.provenance.get("code_version")) for s in stores} - {"None"})
     rows = [
         ("Datasets", ", ".join(sorted({s.key[0] for s in stores}))),
@@ -153,7 +152,6 @@ def _summary_section(
         ("Metrics", ", ".join(metrics) or DASH),
         ("Stores", f"{len(enc)} encoding, {len(ali)} alignment"),
         ("Report created", datetime.now(UTC).isoformat(timespec="seconds")),
-        ("Stores created", f"{created[0]} to {created[-1]}" if created else DASH),
         ("Code version (report)", code_version()),
         ("Code version (stores)", ", ".join(versions) or DASH),
         ("Planted truth", str(truth) if truth else "none (real data)"),
@@ -546,9 +544,7 @@ def _provenance_html(store: _Store, kind: str) -> str:
     summary = f"{kind}: {dataset} · {model} — {store.path}"
     if not prov:
         return f"<details><summary>{escape(summary)}</summary><p>No provenance.</p></details>"
-    general = _kv_table(
-        (k, prov.get(k)) for k in ("step", "created", "code_version", "python", "seed")
-    )
+    general = _kv_table((k, prov.get(k)) for k in ("step", "code_version", "python", "seed"))
     inputs = table_html(
         ("Input", "Path", "sha256"),
         (

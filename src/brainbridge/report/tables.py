@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
-import uuid
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import xarray as xr
+
+from brainbridge.atomic import write_bytes, write_table, write_text
 
 ID_COLUMNS = ("dataset", "model", "modality")
 ENCODING_COLUMNS = (*ID_COLUMNS, "layer", "region", "time", "score")
@@ -73,21 +74,12 @@ def tidy_alignment(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def atomic_write(path: str | os.PathLike, data: str | bytes) -> Path:
-    """Write ``data`` to a hidden temporary sibling, then rename it over ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
-    try:
-        if isinstance(data, bytes):
-            tmp.write_bytes(data)
-        else:
-            tmp.write_text(data, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    """Write ``data`` (text as UTF-8) atomically, with :mod:`brainbridge.atomic`."""
+    if isinstance(data, bytes):
+        return write_bytes(data, path)
+    return write_text(data, path)
 
 
 def write_tsv(df: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write ``df`` as a tab-separated file (missing values as ``n/a``), atomically."""
-    return atomic_write(path, df.to_csv(sep="\t", index=False, na_rep="n/a"))
+    return write_table(df, path)

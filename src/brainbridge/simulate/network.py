@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from brainbridge.atomic import atomic_path
+from brainbridge.atomic import write_bytes
 
 LAYERS = ("conv1", "conv2", "conv3", "fc")
 
@@ -73,17 +74,20 @@ def train_network(
 
 def save_checkpoint(net: SimNet, path: str | Path, *, classes: list[str], meta: dict) -> None:
     """Save weights and metadata as plain tensors/strings (loadable with weights_only=True)."""
-    with atomic_path(path) as tmp:
-        torch.save(
-            {
-                "arch": "simnet",
-                "n_classes": len(classes),
-                "classes": classes,
-                "meta": meta,
-                "state_dict": net.state_dict(),
-            },
-            tmp,
-        )
+    # Saved to memory first: saved to a file, the zip members of a torch archive are named
+    # after that file, i.e. after the random name of the atomic write's temporary sibling.
+    buffer = io.BytesIO()
+    torch.save(
+        {
+            "arch": "simnet",
+            "n_classes": len(classes),
+            "classes": classes,
+            "meta": meta,
+            "state_dict": net.state_dict(),
+        },
+        buffer,
+    )
+    write_bytes(buffer.getvalue(), path)
 
 
 def load_simnet(path: str | Path) -> SimNet:

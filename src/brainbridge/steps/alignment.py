@@ -26,6 +26,7 @@ from brainbridge.align.replicates import (
 from brainbridge.align.stats import interval_from_replicates
 from brainbridge.ingest.fmri.rdms import check_rdms
 from brainbridge.report.tables import tidy_alignment
+from brainbridge.steps.contract import declare
 from brainbridge.steps.rdm_images import with_rdm_images
 from brainbridge.steps.units import (
     SCALP,
@@ -45,6 +46,16 @@ log = logging.getLogger(__name__)
 STATS = ("score", "p_value", "null_mean", "null_std", "ci_low", "ci_high")
 
 
+@declare(
+    inputs={"brain": "brain store (epochs, responses or rdms)", "activations": "activations store"},
+    outputs={"store": "alignment store", "table": "tidy alignment TSV"},
+    params={
+        "dataset": "dataset name",
+        "model": "model name",
+        "alignment": "alignment settings (metrics, n_permutations, n_bootstrap, ci)",
+    },
+    optional_params={"layers": "layers to compare (default: all)", "seed": "random seed"},
+)
 def align(inputs: dict, outputs: dict, params: dict) -> None:
     """Every metric for every (unit, layer): score, permutation p, bootstrap CI, noise ceiling."""
     brain = open_store(inputs["brain"], load=True)

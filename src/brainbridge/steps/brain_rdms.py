@@ -12,6 +12,7 @@ from brainbridge.align.replicates import with_replicate_groups
 from brainbridge.atomic import write_table
 from brainbridge.decode import decode_categories
 from brainbridge.ingest.fmri.rdms import read_rdms
+from brainbridge.steps.contract import declare
 from brainbridge.steps.units import as_list, write_brain
 from brainbridge.store import open_store
 
@@ -29,6 +30,12 @@ DECODING_COLUMNS = (
 )
 
 
+@declare(
+    inputs={"rdms": "RDM files, one per region (.mat/.npz)", "stimuli": "manifest or image folder"},
+    outputs={"store": "rdms store"},
+    params={"name": "dataset name", "rdms": "datasets.NAME.rdms (region, file, key)"},
+    extra_params="the dataset's settings (datasets.NAME, paths expanded)",
+)
 def ingest_rdm(inputs: dict, outputs: dict, params: dict) -> None:
     """RDM files (one per region, ``inputs['rdms']`` in the order of ``params['rdms']``) and a
     stimulus manifest or image folder (``inputs['stimuli']``) -> ``rdms`` store."""
@@ -50,6 +57,12 @@ def ingest_rdm(inputs: dict, outputs: dict, params: dict) -> None:
     write_brain(ds, kind="rdms", step="ingest-rdm", inputs=inputs, outputs=outputs, params=params)
 
 
+@declare(
+    inputs={"brain": "fMRI responses store"},
+    outputs={"store": "rdms store"},
+    params={"name": "dataset name", "rdm": "datasets.NAME.rdm (by, replicate_by)"},
+    optional_params={"seed": "random seed"},
+)
 def brain_rdms(inputs: dict, outputs: dict, params: dict) -> None:
     """fMRI responses store -> category RDMs per region and replicate (``params['rdm']``)."""
     cfg = params.get("rdm") or {}
@@ -63,6 +76,12 @@ def brain_rdms(inputs: dict, outputs: dict, params: dict) -> None:
     write_brain(ds, kind="rdms", step="brain-rdms", inputs=inputs, outputs=outputs, params=params)
 
 
+@declare(
+    inputs={"brain": "fMRI responses store"},
+    outputs={"table": "decoding TSV"},
+    params={"name": "dataset name", "decode": "datasets.NAME.decode (by, n_permutations)"},
+    optional_params={"seed": "random seed"},
+)
 def decode(inputs: dict, outputs: dict, params: dict) -> None:
     """Leave-one-run-out decoding of ``params['decode']['by']`` with a permutation test."""
     cfg = params.get("decode") or {}

@@ -10,6 +10,7 @@ import xarray as xr
 
 from brainbridge.encode import cross_validated_scores
 from brainbridge.report.tables import tidy_encoding
+from brainbridge.steps.contract import declare
 from brainbridge.steps.units import SCALP, write_result
 from brainbridge.store import names as n
 from brainbridge.store import open_store
@@ -18,6 +19,16 @@ from brainbridge.store.join import layer_matrix, stimulus_average, store_layers
 log = logging.getLogger(__name__)
 
 
+@declare(
+    inputs={"brain": "brain store (epochs or responses)", "activations": "activations store"},
+    outputs={"store": "encoding store", "table": "tidy encoding TSV"},
+    params={
+        "dataset": "dataset name",
+        "model": "model name",
+        "encoding": "encoding settings (alphas, n_folds, scoring, backend)",
+    },
+    optional_params={"layers": "layers to encode from (default: all)", "seed": "random seed"},
+)
 def encode(inputs: dict, outputs: dict, params: dict) -> None:
     """Per layer: ridge from layer features to every brain target, scored out of fold."""
     torch.set_num_threads(int(params.get("threads", 1)))

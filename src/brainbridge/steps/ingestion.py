@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from brainbridge.ingest.fmri import ingest_fmri as ingest_fmri_runs
-from brainbridge.ingest.fmri import plain_runs
-from brainbridge.ingest.meeg import ingest_dataset, ingest_meeg
-from brainbridge.ingest.meeg.qc import write_qc
+from brainbridge.steps.contract import declare
 from brainbridge.steps.units import as_list, write_brain
 
+DATASET_SETTINGS = "the dataset's settings (datasets.NAME, paths expanded)"
 
+
+@declare(
+    inputs={"raw": "raw M/EEG file", "events": "event-code table TSV"},
+    outputs={"store": "epochs store"},
+    params={"name": "dataset name", "preprocessing": "datasets.NAME.preprocessing"},
+    extra_params=DATASET_SETTINGS,
+)
 def ingest_eeg(inputs: dict, outputs: dict, params: dict) -> None:
     """Raw M/EEG + event-code table -> preprocessed epochs store."""
+    from brainbridge.ingest.meeg import ingest_meeg
+
     ds = ingest_meeg(
         inputs["raw"],
         inputs["events"],
@@ -20,8 +27,17 @@ def ingest_eeg(inputs: dict, outputs: dict, params: dict) -> None:
     write_brain(ds, kind="epochs", step="ingest-eeg", inputs=inputs, outputs=outputs, params=params)
 
 
+@declare(
+    inputs={"files": "raw, BIDS or evoked files"},
+    outputs={"store": "epochs or continuous store", "qc": "QC record (JSON)"},
+    params={"name": "dataset name"},
+    extra_params=DATASET_SETTINGS,
+)
 def ingest_recording(inputs: dict, outputs: dict, params: dict) -> None:
     """Real M/EEG (raw files, BIDS runs or evoked files) -> epochs / continuous store + QC."""
+    from brainbridge.ingest.meeg import ingest_dataset
+    from brainbridge.ingest.meeg.qc import write_qc
+
     files = as_list(inputs.get("files"))
     ds, qc = ingest_dataset(files, params, seed=int(params.get("seed", 0)))
     qc["dataset"] = params["name"]
@@ -30,6 +46,11 @@ def ingest_recording(inputs: dict, outputs: dict, params: dict) -> None:
     write_qc(qc, outputs["qc"])
 
 
+@declare(
+    outputs={"html": "QC report HTML"},
+    optional_inputs={"qc": "QC records (JSON)"},
+    optional_params={"title": "report title"},
+)
 def qc_report(inputs: dict, outputs: dict, params: dict) -> None:
     """An HTML report of the QC records (for configs that only ingest brain data)."""
     from brainbridge.report.html import build_report
@@ -45,12 +66,28 @@ def qc_report(inputs: dict, outputs: dict, params: dict) -> None:
     )
 
 
+@declare(
+    inputs={"bold": "BOLD runs (NIfTI)"},
+    optional_inputs={
+        "events": "event TSVs, one per run",
+        "confounds": "confound TSVs, one per run",
+        "atlas": "atlas image",
+        "atlas_labels": "atlas label table",
+    },
+    outputs={"store": "responses store"},
+    params={"name": "dataset name"},
+    optional_params={"run_labels": "BIDS run labels", "run_tr": "BIDS run TRs"},
+    extra_params=DATASET_SETTINGS,
+)
 def ingest_fmri(inputs: dict, outputs: dict, params: dict) -> None:
     """BOLD runs + events (+ confounds, regions) -> single-trial responses store.
 
     Everything is computed before the store is written (atomically), so a bad input leaves no
     partial store.
     """
+    from brainbridge.ingest.fmri import ingest_fmri as ingest_fmri_runs
+    from brainbridge.ingest.fmri import plain_runs
+
     regions = dict(params.get("regions", {}))
     regions.update({k: inputs[k] for k in ("atlas", "atlas_labels") if inputs.get(k)})
     ds = ingest_fmri_runs(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 
 from brainbridge.ingest.fmri.rdms import read_rdms
+from brainbridge.steps.contract import declare
 from brainbridge.steps.units import as_list
 from brainbridge.store import names as n
 from brainbridge.store import provenance, write_store
@@ -20,6 +21,12 @@ log = logging.getLogger(__name__)
 MODEL_MODALITY = "model"
 
 
+@declare(
+    inputs={"rdms": "one RDM file per layer", "manifest": "stimulus manifest or image folder"},
+    outputs={"store": "model store of kind rdms"},
+    params={"name": "model name", "model": "models.NAME (source rdm: rdms, dissimilarity)"},
+    optional_params={"seed": "random seed"},
+)
 def ingest_model_rdm(inputs: dict, outputs: dict, params: dict) -> None:
     """RDM files (``inputs['rdms']``, one per layer in the order of ``params['model']['rdms']``)
     and the stimulus manifest (``inputs['manifest']``) -> model ``rdms`` store."""

@@ -9,6 +9,7 @@ import pandas as pd
 import xarray as xr
 
 from brainbridge.atomic import write_table
+from brainbridge.steps.contract import declare
 from brainbridge.steps.units import SCALP, as_list
 from brainbridge.store import names as n
 from brainbridge.store import open_store
@@ -107,10 +108,15 @@ def recovery_table(
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
+@declare(
+    inputs={"truth": "planted truth JSON", "alignment": "alignment stores"},
+    optional_inputs={"encoding": "encoding stores"},
+    outputs={"table": "planted-vs-recovered TSV"},
+)
 def recover(inputs: dict, outputs: dict, params: dict) -> None:
     """Write the planted-vs-recovered table of the simulated datasets."""
     with open(inputs["truth"], encoding="utf-8") as handle:
         truth = json.load(handle)
-    encoding = [open_store(p, "encoding", load=True) for p in as_list(inputs["encoding"])]
+    encoding = [open_store(p, "encoding", load=True) for p in as_list(inputs.get("encoding"))]
     alignment = [open_store(p, "alignment", load=True) for p in as_list(inputs["alignment"])]
     write_table(recovery_table(truth, encoding, alignment), outputs["table"])

@@ -7,6 +7,7 @@ import pandas as pd
 from brainbridge.atomic import write_table
 from brainbridge.report.html import build_report
 from brainbridge.report.qc import qc_section, read_qc_records
+from brainbridge.steps.contract import declare
 from brainbridge.steps.units import as_list
 
 
@@ -14,6 +15,21 @@ def _concat(paths: list) -> pd.DataFrame:
     return pd.concat([pd.read_csv(p, sep="\t") for p in paths], ignore_index=True)
 
 
+@declare(
+    outputs={"html": "report HTML", "alignment_table": "all alignment rows (TSV)"},
+    optional_inputs={
+        "encoding": "encoding stores",
+        "alignment": "alignment stores",
+        "encoding_tables": "encoding TSVs",
+        "alignment_tables": "alignment TSVs",
+        "qc": "M/EEG QC records (JSON)",
+        "truth": "planted truth JSON (simulated data)",
+        "recovery": "planted-vs-recovered TSV",
+        "searchlight": "searchlight stores (maps beside them)",
+    },
+    optional_outputs={"encoding_table": "all encoding rows (TSV)"},
+    optional_params={"title": "report title"},
+)
 def report(inputs: dict, outputs: dict, params: dict) -> None:
     """Tidy tables of every (dataset, model) pair, then one self-contained HTML report."""
     for key in ("encoding", "alignment"):

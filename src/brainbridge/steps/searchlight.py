@@ -28,6 +28,7 @@ from brainbridge.align.searchlight import (
     sensor_time_membership,
     sphere_neighbours,
 )
+from brainbridge.steps.contract import declare
 from brainbridge.steps.units import model_inputs, open_model_store
 from brainbridge.store import names as n
 from brainbridge.store import open_store, provenance, write_store
@@ -51,6 +52,16 @@ def safe_name(text: str) -> str:
     return cleaned[:100]
 
 
+@declare(
+    inputs={"brain": "brain store (epochs or responses)", "activations": "model store"},
+    outputs={"store": "searchlight store", "maps": "folder of NIfTI maps or topomaps"},
+    params={"dataset": "dataset name", "model": "model name"},
+    optional_params={
+        "searchlight": "alignment.searchlight settings",
+        "layers": "layers to map (default: all)",
+        "seed": "random seed",
+    },
+)
 def searchlight(inputs: dict, outputs: dict, params: dict) -> None:
     """Searchlight maps (score, permutation p) for every layer; see the module doc."""
     cfg = {**DEFAULTS, **(params.get("searchlight") or {})}

@@ -7,23 +7,24 @@ import logging
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from brainbridge.atomic import write_text
-from brainbridge.extract.models import MODEL_OPTIONS, load, resolve_checkpoint
-from brainbridge.extract.run import Inputs, extract_to_store
-from brainbridge.extract.stimuli import load_images, read_manifest
-from brainbridge.simulate.eeg import Window, simulate_eeg, write_eeg
-from brainbridge.simulate.fmri import Region, simulate_fmri, write_fmri
-from brainbridge.simulate.network import save_checkpoint, train_network
-from brainbridge.simulate.stimuli import make_stimuli
-from brainbridge.store import open_store, provenance
+from brainbridge.steps.contract import declare
+from brainbridge.steps.units import as_list
+
+# Each step imports what it needs in its body: one module, several steps of different weight.
 
 log = logging.getLogger(__name__)
 
 
+@declare(
+    outputs={"manifest": "stimulus manifest TSV (images beside it)"},
+    params={"stimuli": "simulation.stimuli", "seed": "random seed"},
+)
 def simulate_stimuli(inputs: dict, outputs: dict, params: dict) -> None:
     """Procedural images and their manifest."""
+    from brainbridge.simulate.stimuli import make_stimuli
+
     cfg = params["stimuli"]
     make_stimuli(
         Path(outputs["manifest"]).parent,
@@ -34,8 +35,20 @@ def simulate_stimuli(inputs: dict, outputs: dict, params: dict) -> None:
     )
 
 
+@declare(
+    inputs={"manifest": "stimulus manifest TSV"},
+    outputs={"weights": "network checkpoint (.pt)"},
+    params={
+        "network": "simulation.network",
+        "image": "image preprocessing (models.NAME.image)",
+        "seed": "random seed",
+    },
+)
 def train_simulation_network(inputs: dict, outputs: dict, params: dict) -> None:
     """Train the small CNN briefly on the stimulus categories."""
+    from brainbridge.extract.stimuli import load_images, read_manifest
+    from brainbridge.simulate.network import save_checkpoint, train_network
+
     manifest = read_manifest(inputs["manifest"])
     image = params["image"]
     x = load_images(
@@ -60,8 +73,22 @@ def train_simulation_network(inputs: dict, outputs: dict, params: dict) -> None:
     )
 
 
+@declare(
+    inputs={"manifest": "stimulus manifest TSV"},
+    optional_inputs={"weights": "checkpoint file (default: params model.checkpoint)"},
+    outputs={"store": "activations store"},
+    params={"name": "model name", "model": "models.NAME (paths expanded)"},
+    optional_params={"seed": "random seed"},
+)
 def extract(inputs: dict, outputs: dict, params: dict) -> None:
     """Activations of the chosen layers of a model for every stimulus of a manifest."""
+    import torch
+
+    from brainbridge.extract.models import MODEL_OPTIONS, load, resolve_checkpoint
+    from brainbridge.extract.run import Inputs, extract_to_store
+    from brainbridge.extract.stimuli import read_manifest
+    from brainbridge.store import provenance
+
     torch.set_num_threads(int(params.get("threads", 1)))
     model_cfg = params["model"]
     weights = inputs.get("weights") or model_cfg["checkpoint"]
@@ -93,16 +120,39 @@ def extract(inputs: dict, outputs: dict, params: dict) -> None:
     )
 
 
-def simulate_recordings(inputs: dict, outputs: dict, params: dict) -> None:
-    """EEG and fMRI driven by known layers, and the planted truth as JSON."""
+def _planted_activations(inputs: dict) -> tuple:
+    """The activations of the planted layers, in manifest order, with stimuli and conditions."""
+    from brainbridge.extract.stimuli import read_manifest
+    from brainbridge.store import open_store
+
     activations = open_store(inputs["activations"], "activations", load=True)
     manifest = read_manifest(inputs["manifest"])
     stimuli = manifest["stimulus"].astype(str).tolist()
     conditions = manifest["category"].astype(str).tolist()
-    activations = activations.sel(stimulus=stimuli)
-    seed = params["seed"]
-    eeg_cfg, fmri_cfg = params["eeg"], params["fmri"]
+    return activations.sel(stimulus=stimuli), stimuli, conditions
 
+
+SIMULATION_INPUTS = {
+    "activations": "activations store of the planted layers (simulation network)",
+    "manifest": "stimulus manifest TSV",
+}
+
+
+@declare(
+    inputs=SIMULATION_INPUTS,
+    outputs={
+        "eeg_raw": "simulated raw EEG (.fif)",
+        "eeg_events": "event table TSV",
+        "truth": "planted truth of the EEG (JSON)",
+    },
+    params={"eeg": "simulation.eeg", "seed": "seed (the EEG uses seed + 1)"},
+)
+def simulate_eeg_recording(inputs: dict, outputs: dict, params: dict) -> None:
+    """EEG driven by known layers in known time windows, and its planted truth as JSON."""
+    from brainbridge.simulate.eeg import Window, simulate_eeg, write_eeg
+
+    activations, stimuli, conditions = _planted_activations(inputs)
+    seed, eeg_cfg = params["seed"], params["eeg"]
     windows = [Window(**w) for w in eeg_cfg["windows"]]
     raw, table = simulate_eeg(
         activations,
@@ -118,7 +168,35 @@ def simulate_recordings(inputs: dict, outputs: dict, params: dict) -> None:
     )
     write_eeg(raw, table, Path(outputs["eeg_raw"]), Path(outputs["eeg_events"]))
     log.info("EEG: %d channels, %.0f s", len(raw.ch_names) - 1, raw.times[-1])
+    truth = {
+        "seed": seed,
+        "eeg": {
+            "dataset": eeg_cfg["dataset"],
+            "windows": [w.__dict__ for w in windows],
+            "snr": "variance across stimuli of the window's stimulus-specific signal at its "
+            "centre / background noise variance, channel-averaged, single trial",
+        },
+    }
+    write_text(json.dumps(truth, indent=2, default=_json_default), outputs["truth"])
 
+
+@declare(
+    inputs=SIMULATION_INPUTS,
+    outputs={
+        "bold": "BOLD runs (.nii.gz), one per run",
+        "bold_events": "event TSVs, one per run",
+        "atlas": "region atlas (.nii.gz)",
+        "atlas_labels": "atlas label TSV",
+        "truth": "planted truth of the fMRI (JSON)",
+    },
+    params={"fmri": "simulation.fmri", "seed": "seed (the fMRI uses seed + 2)"},
+)
+def simulate_fmri_recording(inputs: dict, outputs: dict, params: dict) -> None:
+    """fMRI runs driven by known layers in known regions, and its planted truth as JSON."""
+    from brainbridge.simulate.fmri import Region, simulate_fmri, write_fmri
+
+    activations, stimuli, conditions = _planted_activations(inputs)
+    seed, fmri_cfg = params["seed"], params["fmri"]
     regions = [Region(**r) for r in fmri_cfg["regions"]]
     images, events, atlas, labels = simulate_fmri(
         activations,
@@ -135,21 +213,14 @@ def simulate_recordings(inputs: dict, outputs: dict, params: dict) -> None:
         events,
         atlas,
         labels,
-        bold_paths=[Path(p) for p in outputs["bold"]],
-        event_paths=[Path(p) for p in outputs["bold_events"]],
+        bold_paths=[Path(p) for p in as_list(outputs["bold"])],
+        event_paths=[Path(p) for p in as_list(outputs["bold_events"])],
         atlas_path=Path(outputs["atlas"]),
         labels_path=Path(outputs["atlas_labels"]),
     )
     log.info("fMRI: %d runs, %d regions", len(images), len(regions))
-
     truth = {
         "seed": seed,
-        "eeg": {
-            "dataset": eeg_cfg["dataset"],
-            "windows": [w.__dict__ for w in windows],
-            "snr": "variance across stimuli of the window's stimulus-specific signal at its "
-            "centre / background noise variance, channel-averaged, single trial",
-        },
         "fmri": {
             "dataset": fmri_cfg["dataset"],
             "regions": {r.name: {"layer": r.layer, "snr": r.snr} for r in regions},

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import os
-import shutil
-import uuid
+import shlex
 import warnings
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
@@ -12,6 +11,15 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from brainbridge.atomic import (
+    atomic_path,
+    clean_stale,
+    remove,
+    replace,
+    target_of,
+    temporary_sibling,
+)
+from brainbridge.store import checksum
 from brainbridge.store import names as n
 from brainbridge.store.contract import KINDS, StoreError, StoreKind, validate
 
@@ -72,7 +80,8 @@ def write_store(
     """Validate ``ds`` and write it to ``path`` atomically (temporary sibling, then rename).
 
     A killed job never leaves a store that looks complete: the data goes to a hidden sibling
-    directory first, and only a finished, validated store is renamed into place.
+    directory first, and only a finished, validated store is renamed into place, with its
+    content checksum recorded (:mod:`brainbridge.store.checksum`).
     """
     path = Path(path)
     kind = kind or ds.attrs.get(n.KIND)
@@ -83,9 +92,7 @@ def write_store(
     if provenance is not None:
         ds.attrs[n.PROVENANCE] = provenance
     ds = _strings_as_objects(ds)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
-    try:
+    with atomic_path(path) as tmp:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*[Cc]onsolidated metadata.*")
             ds.to_zarr(
@@ -95,10 +102,7 @@ def write_store(
                 consolidated=True,
                 encoding=_chunk_encoding(ds, spec),
             )
-        _replace(tmp, path)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+        checksum.seal(tmp)
     return path
 
 
@@ -120,7 +124,8 @@ class StoreStream:
         self.kind = kind
         self.dim = dim
         self.provenance = provenance
-        self.tmp = self.path.with_name(f".{self.path.name}.tmp-{uuid.uuid4().hex[:8]}")
+        clean_stale(self.path)
+        self.tmp = temporary_sibling(self.path)
         self.pieces = 0
         self.written = 0  # appends to the Zarr store (one per flushed buffer)
         self.buffer: list[xr.Dataset] = []
@@ -203,8 +208,9 @@ class StoreStream:
         self._flush()
         self._wait()
         self.writer.shutdown(wait=True)
-        open_store(self.tmp, self.kind)  # structure, coords and attrs of the whole store
-        _replace(self.tmp, self.path)
+        open_store(self.tmp, self.kind, verify=False)  # structure, coords, attrs of the whole
+        checksum.seal(self.tmp)
+        replace(self.tmp, self.path)
         return self.path
 
     def abort(self) -> None:
@@ -213,8 +219,7 @@ class StoreStream:
             wait([self.pending])
             self.pending = None
         self.writer.shutdown(wait=True)
-        if self.tmp.exists():
-            shutil.rmtree(self.tmp, ignore_errors=True)
+        remove(self.tmp)
 
     def __enter__(self) -> StoreStream:
         return self
@@ -227,29 +232,33 @@ class StoreStream:
             self.abort()
 
 
-def _replace(new: Path, target: Path) -> None:
-    """Move ``new`` to ``target``, replacing an existing store only once ``new`` is complete."""
-    if not target.exists():
-        os.replace(new, target)
-        return
-    old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
-    os.replace(target, old)
-    try:
-        os.replace(new, target)
-    except BaseException:
-        os.replace(old, target)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
+def temporary_message(path: Path, target: Path) -> str:
+    """What a temporary sibling is, for a user who opens one."""
+    return (
+        f"{path} is not a store: it is the temporary folder of an unfinished write of "
+        f"{target.name} (a job killed before it could rename it into place). The next write of "
+        f"{target.name} removes it; it is safe to delete (rm -r {shlex.quote(str(path))})."
+    )
 
 
 def open_store(
-    path: str | os.PathLike, kind: str | None = None, *, load: bool = False, values: bool = False
+    path: str | os.PathLike,
+    kind: str | None = None,
+    *,
+    load: bool = False,
+    values: bool = False,
+    verify: bool = True,
 ) -> xr.Dataset:
     """Open a store lazily, check it against the contract (of ``kind`` if given) and return it.
 
     ``load=True`` reads every array into memory; ``values=True`` also checks the data values.
+    ``verify`` checks the content checksum recorded when the store was written (a store edited
+    since is refused).
     """
     path = Path(path)
+    target = target_of(path) if verify else None  # the writer reads its own sibling back
+    if target is not None:
+        raise StoreError(temporary_message(path, target))
     if not path.exists():
         raise StoreError(f"store {path} does not exist; run the step that writes it first.")
     if not (path / "zarr.json").exists():
@@ -257,6 +266,8 @@ def open_store(
             f"{path} is not a Zarr v3 store (no zarr.json); it may be a partial write or "
             "another format. Delete it and rerun the step that writes it."
         )
+    if verify:
+        checksum.verify(path)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*[Cc]onsolidated metadata.*")
         ds = xr.open_dataset(path, engine="zarr", chunks=None, consolidated=True)

@@ -36,6 +36,7 @@ ORIGINAL_SHAPE = "original_shape"
 REDUCTION = "reduction"
 DISSIMILARITY = "dissimilarity"  # how a brain RDM was computed
 SCHEMA_VERSION = "schema_version"
+CHECKSUM = "checksum"  # content checksum recorded on write, verified on read
 
 SCHEMA = 1
 

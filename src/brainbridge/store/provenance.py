@@ -7,7 +7,6 @@ import os
 import platform
 import subprocess
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
@@ -93,10 +92,13 @@ def provenance(
     seed: int | None = None,
     step: str | None = None,
 ) -> dict:
-    """The provenance record stored in a store's attrs."""
+    """The provenance record stored in a store's attrs.
+
+    It holds no time stamp, so that two runs of one config write identical bytes (the file
+    times and Snakemake's records say when a store was written).
+    """
     return {
         "step": step,
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "inputs": {
             key: {"path": str(p), "sha256": checksum(p)} for key, p in _flat(inputs or {}).items()
         },
