@@ -9,9 +9,7 @@ def model_pattern(names):
 
 def model_rdm_config(model):
     """A source-rdm model's settings with its path settings expanded."""
-    cfg = dict(config["models"][model])
-    cfg["rdms"] = [{**e, "file": path(e["file"])} for e in cfg["rdms"]]
-    return cfg
+    return ws.expand_paths(config["models"][model], config, ("rdms.*.file", "stimuli"))
 
 
 rule extract:
