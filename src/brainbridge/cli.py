@@ -159,6 +159,9 @@ def cmd_layers(args: argparse.Namespace) -> int:
         if name not in models:
             print(f"{target}: no model {name!r}; models: {sorted(models)}", file=sys.stderr)
             return 1
+        if models[name].get("source") == "rdm":  # precomputed RDMs: the layers are the rdms
+            print("\n".join(str(e.get("layer")) for e in models[name].get("rdms", [])))
+            return 0
         cfg = model_config(config, name)  # paths relative to the working directory
         checkpoint = cfg["checkpoint"]
         source, options = cfg["source"], {k: v for k, v in cfg.items() if k in MODEL_OPTIONS}

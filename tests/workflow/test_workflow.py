@@ -139,6 +139,15 @@ def test_report_and_tables(demo):
     assert "Brain tokenizers" in html
 
 
+def test_searchlight_maps(demo):
+    """The quick config enables searchlights: stores, NIfTI maps (fMRI), report section."""
+    for dataset, dims in (("sim-fmri", ("voxel",)), ("sim-eeg", ("channel", "time"))):
+        ds = open_store(demo / "searchlight" / f"{dataset}__simnet.zarr", "searchlight")
+        assert ds["score"].dims[2:] == dims and ds.sizes["layer"] >= 3
+    assert sorted(p.name for p in (demo / "searchlight" / "sim-fmri__simnet.maps").iterdir())
+    assert "Searchlight maps" in (demo / "report.html").read_text()
+
+
 def test_cli_info_shows_provenance(demo, capsys):
     assert cli_main(["info", str(demo / "encoding" / "sim-fmri__simnet.zarr")]) == 0
     out = capsys.readouterr().out

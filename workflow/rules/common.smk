@@ -11,6 +11,8 @@ OUT = config["output_dir"]
 SIM = f"{OUT}/simulation"
 DATASETS = list(config["datasets"])
 MODELS = list(config["models"])
+RDM_MODELS = [m for m in MODELS if config["models"][m]["source"] == "rdm"]  # precomputed RDMs
+EXTRACTED = [m for m in MODELS if m not in RDM_MODELS]  # networks: activations, encoding
 SIMULATION = config.get("simulation", {})  # absent in configs without the simulated experiment
 SIMULATED = SIMULATION.get("enabled", False)
 TOKENIZERS = config.get("tokenizers") or {}  # brain tokenizers, by name (tokenize.smk)
@@ -86,7 +88,7 @@ def _final_targets():
     return [
         *tokenizer_targets(),
         f"{OUT}/report.html",
-        *([f"{OUT}/tables/encoding.tsv"] if ENCODED else []),  # ENCODED, rdms_targets: rdms.smk
+        *([f"{OUT}/tables/encoding.tsv"] if ENCODED and EXTRACTED else []),  # ENCODED: rdms.smk
         f"{OUT}/tables/alignment.tsv",
         *recovery_outputs(),
         *rdms_targets(),

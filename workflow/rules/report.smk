@@ -1,7 +1,7 @@
 # Planted-vs-recovered table (simulated data), tidy tables and the HTML report.
 
 PAIRS = expand("{dataset}__{model}", dataset=DATASETS + TOKEN_BRAINS, model=MODELS)
-ENC_PAIRS = expand("{dataset}__{model}", dataset=ENCODED, model=MODELS)  # no RDM datasets
+ENC_PAIRS = expand("{dataset}__{model}", dataset=ENCODED, model=EXTRACTED)  # no RDM datasets / models
 
 
 rule recover:
@@ -34,6 +34,7 @@ rule report:
         alignment_tables=expand(f"{OUT}/alignment/{{pair}}.tsv", pair=PAIRS + GROUP_PAIRS),
         extra=[f"{SIM}/truth.json", f"{OUT}/tables/recovery.tsv"] if SIMULATED else [],
         qc=expand(f"{OUT}/brain/{{dataset}}.qc.json", dataset=MEEG_REAL),
+        searchlight=expand(f"{OUT}/searchlight/{{pair}}.{{ext}}", pair=SL_PAIRS, ext=["zarr", "maps"]),
         decoding=decoding_stores(),  # decode_models.smk
         tokenizer_health=expand(f"{OUT}/tokenizers/{{t}}/health.tsv", t=TOKENIZERS),
     output:
@@ -48,6 +49,7 @@ rule report:
             encoding_tables=list(input.encoding_tables),
             alignment_tables=list(input.alignment_tables),
             qc=list(input.qc),
+            searchlight=[p for p in input.searchlight if p.endswith(".zarr")],
             decoding=list(input.decoding),
             tokenizer_health=list(input.tokenizer_health),
             **({"truth": input.extra[0], "recovery": input.extra[1]} if SIMULATED else {}),

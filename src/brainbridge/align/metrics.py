@@ -305,3 +305,7 @@ def get_metric(name: str | Metric) -> Metric:
         raise KeyError(
             f"unknown metric {name!r}.{hint} Known metrics: {', '.join(list_metrics())}"
         ) from None
+
+
+# more pattern metrics (RBF CKA, Procrustes, SVCCA, mutual k-NN) register themselves
+from . import shape as _shape  # noqa: E402,F401

@@ -73,6 +73,7 @@ def _batch_inputs(loaded: LoadedModel, rows: pd.DataFrame, inputs: Inputs, pooli
         size=int(inputs.image["size"]),
         mean=inputs.image["mean"],
         std=inputs.image["std"],
+        resize=inputs.image.get("resize", "bilinear-antialias"),
     )
     return x, None
 
@@ -202,6 +203,16 @@ def _cast(feats: np.ndarray, dtype: str, layer: str) -> np.ndarray:
     return out
 
 
+def _input_attrs(inputs: Inputs) -> dict:
+    """How image stimuli became inputs (size, resize filter), for the activation store."""
+    if not inputs.image:
+        return {}
+    return {
+        "image_size": int(inputs.image["size"]),
+        "image_resize": str(inputs.image.get("resize", "bilinear-antialias")),
+    }
+
+
 def extract_to_store(
     model: nn.Module | LoadedModel,
     manifest: pd.DataFrame,
@@ -241,7 +252,8 @@ def extract_to_store(
                 xr.Dataset(
                     data_vars,
                     coords={n.STIMULUS: np.array(ids, dtype=str)},
-                    attrs={n.MODEL: model_name, "layers": list(feats), "dtype": dtype},
+                    attrs={n.MODEL: model_name, "layers": list(feats), "dtype": dtype}
+                    | _input_attrs(inputs),
                 )
             )
     return Path(path)

@@ -93,6 +93,31 @@ def read_manifest(
     return table
 
 
+RESIZE_METHODS = ("bilinear-antialias", "lanczos", "bicubic")
+
+
+def resize_image(rgb: Image.Image, size: int, method: str = "bilinear-antialias") -> np.ndarray:
+    """An RGB image resized to ``size`` x ``size`` as float32 (H, W, 3) in [0, 1].
+
+    ``bilinear-antialias``: torchvision's tensor path (``torch.nn.functional.interpolate``,
+    bilinear, ``antialias=True``: a triangle filter widened by the scale factor when
+    shrinking), on the float image, no rounding; ``lanczos`` / ``bicubic``: PIL's filters on
+    the 8-bit image. An image already at ``size`` is left as it is.
+    """
+    if method not in RESIZE_METHODS:
+        raise ValueError(f"unknown image resize {method!r}; choose from {RESIZE_METHODS}.")
+    if rgb.size == (size, size):
+        return np.asarray(rgb, dtype=np.float32) / 255.0
+    if method == "bilinear-antialias":
+        x = torch.from_numpy(np.asarray(rgb, dtype=np.float32) / 255.0).permute(2, 0, 1)[None]
+        out = torch.nn.functional.interpolate(
+            x, size=(size, size), mode="bilinear", antialias=True, align_corners=False
+        )
+        return out[0].permute(1, 2, 0).numpy()
+    filters = {"lanczos": Image.Resampling.LANCZOS, "bicubic": Image.Resampling.BICUBIC}
+    return np.asarray(rgb.resize((size, size), filters[method]), dtype=np.float32) / 255.0
+
+
 def _open_image(path: str) -> Image.Image:
     """An image decoded whole (a truncated or damaged file raises naming it)."""
     try:
@@ -109,9 +134,14 @@ def _open_image(path: str) -> Image.Image:
 
 
 def load_images(
-    paths: list[str], *, size: int, mean: list[float], std: list[float]
+    paths: list[str],
+    *,
+    size: int,
+    mean: list[float],
+    std: list[float],
+    resize: str = "bilinear-antialias",
 ) -> torch.Tensor:
-    """Load images as RGB, resize (antialiased, Lanczos) to ``size`` x ``size``, normalize.
+    """Load images as RGB, resize to ``size`` x ``size`` (:func:`resize_image`), normalize.
 
     Grey, palette, CMYK and alpha images are converted to RGB (alpha is dropped); modes that
     cannot be converted without a choice of scale (16-bit, float) are refused.
@@ -125,10 +155,7 @@ def load_images(
                     f"unambiguous RGB conversion; convert it to 8-bit RGB first (convertible "
                     f"modes: {', '.join(CONVERTIBLE_MODES)})."
                 )
-            rgb = img.convert("RGB")
-            if rgb.size != (size, size):
-                rgb = rgb.resize((size, size), Image.Resampling.LANCZOS)
-            arrays.append(np.asarray(rgb, dtype=np.float32) / 255.0)
+            arrays.append(resize_image(img.convert("RGB"), size, resize))
     x = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2)
     m = torch.tensor(mean, dtype=torch.float32)[None, :, None, None]
     s = torch.tensor(std, dtype=torch.float32)[None, :, None, None]

@@ -17,6 +17,9 @@ import xarray as xr
 
 from brainbridge.report import figures as fg
 from brainbridge.report.escape import escape
+from brainbridge.report.methods import alignment_methods, encoding_methods
+from brainbridge.report.rdms import rdm_html
+from brainbridge.report.searchlight import searchlight_html
 from brainbridge.report.tables import atomic_write
 from brainbridge.store import open_store
 from brainbridge.store.provenance import checksum, code_version
@@ -506,12 +509,25 @@ def _result_sections(enc: list[_Store], ali: list[_Store], truth: dict) -> list[
         parts = []
         for store in (s for s in enc if s.key == key):
             parts.append(_encoding_html(store, _truth_for(truth, key[0])))
+            parts.append(encoding_methods(store.ds))
         for store in (s for s in ali if s.key == key):
+            parts.append(alignment_methods(store.ds))
             for metric in store.ds["metric"].values:
                 parts.append(_alignment_html(store, str(metric), _truth_for(truth, key[0])))
+            parts.append(rdm_html(store.ds))
         modality = next(s.modality for s in enc + ali if s.key == key)
         sections.append(Section(f"{key[0]} · {key[1]} ({modality})", "".join(parts)))
     return sections
+
+
+def _searchlight_section(stores: list[_Store]) -> Section:
+    parts = []
+    for store in stores:
+        dataset, model = store.key
+        maps = store.path.with_name(store.path.name.removesuffix(".zarr") + ".maps")
+        parts.append(f"<h3>{escape(dataset)} · {escape(model)}</h3>")
+        parts.append(searchlight_html(store.ds, str(maps) if maps.exists() else None))
+    return Section("Searchlight maps", "".join(parts))
 
 
 # ---------------------------------------------------------------- provenance
@@ -630,8 +646,14 @@ def build_report(
     recovery: PathLike | None = None,
     title: str = "brainbridge report",
     extra_sections: Sequence[Section] | None = None,
+    searchlight: Sequence[PathLike] = (),
+    group_sections: Sequence[Section] | None = None,
 ) -> Path:
-    """Build the HTML report in memory, then write it to ``out`` atomically; return ``out``."""
+    """Build the HTML report in memory, then write it to ``out`` atomically; return ``out``.
+
+    ``group_sections``: group-level results (across subjects / datasets), placed right after
+    the per-(dataset, model) results.
+    """
     enc, ali = _load(encoding, "encoding"), _load(alignment, "alignment")
     truth_data = _read_truth(truth)
     rec = _read_recovery(recovery)
@@ -639,6 +661,9 @@ def build_report(
     if rec is not None:
         sections.append(_recovery_section(rec))
     sections += _result_sections(enc, ali, truth_data)
+    sections += list(group_sections or [])  # group-level inference goes here
+    if searchlight:
+        sections.append(_searchlight_section(_load(searchlight, "searchlight")))
     sections += list(extra_sections or [])
     sections.append(_provenance_section(enc, ali, _report_inputs(enc, ali, truth, recovery)))
     return atomic_write(out, _page(title, sections))

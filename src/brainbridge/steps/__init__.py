@@ -46,6 +46,8 @@ STEPS: dict[str, str] = {
     "encode": "brainbridge.steps.encoding:encode",
     "align": "brainbridge.steps.alignment:align",
     "align-group": "brainbridge.steps.alignment:align_group",
+    "model-rdms": "brainbridge.steps.model_rdms:ingest_model_rdm",
+    "searchlight": "brainbridge.steps.searchlight:searchlight",
     "recover": "brainbridge.steps.recovery:recover",
     "report": "brainbridge.steps.reporting:report",
     "train-tokenizer": "brainbridge.steps.tokenization:train_tokenizer",

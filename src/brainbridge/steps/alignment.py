@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from brainbridge.align import (
-    CKAMetric,
     RDMVectors,
+    RSAMetric,
     bootstrap_ci,
     get_metric,
     noise_ceiling_split_half,
@@ -26,15 +27,19 @@ from brainbridge.align.stats import interval_from_replicates
 from brainbridge.ingest.fmri.rdms import check_rdms
 from brainbridge.report.tables import tidy_alignment
 from brainbridge.steps.contract import declare
-from brainbridge.steps.units import SCALP, brain_units, has_time, write_result
+from brainbridge.steps.rdm_images import with_rdm_images
+from brainbridge.steps.units import (
+    SCALP,
+    brain_units,
+    has_time,
+    is_rdm_model,
+    model_inputs,
+    open_model_store,
+    write_result,
+)
 from brainbridge.store import names as n
 from brainbridge.store import open_store
-from brainbridge.store.join import (
-    layer_matrix,
-    split_half_average,
-    stimulus_average,
-    store_layers,
-)
+from brainbridge.store.join import split_half_average, stimulus_average
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +59,7 @@ STATS = ("score", "p_value", "null_mean", "null_std", "ci_low", "ci_high")
 def align(inputs: dict, outputs: dict, params: dict) -> None:
     """Every metric for every (unit, layer): score, permutation p, bootstrap CI, noise ceiling."""
     brain = open_store(inputs["brain"], load=True)
-    activations = open_store(inputs["activations"], "activations")
+    activations = open_model_store(inputs["activations"])
     if brain.attrs[n.KIND] == "rdms":
         align_rdms(brain, activations, inputs, outputs, params)
         return
@@ -67,12 +72,11 @@ def align(inputs: dict, outputs: dict, params: dict) -> None:
     units = brain_units(avg, modality, region)
     halves = split_half_average(brain)
     half_units = [brain_units(h, modality, region) for h in halves] if halves else None
-    layers = store_layers(activations, params.get("layers"))
-    features = {
-        layer: layer_matrix(activations, layer, stimuli, source=str(inputs["brain"]))
-        for layer in layers
-    }
+    features = model_inputs(activations, params.get("layers"), stimuli, source=str(inputs["brain"]))
+    layers = list(features)
     metrics = [get_metric(m) for m in cfg["metrics"]]
+    if is_rdm_model(features):
+        metrics = rsa_metrics(cfg["metrics"], f"model store {inputs['activations']}")
 
     n_time = avg.sizes.get(n.TIME, 0) if has_time(modality) else 0
     shape = (len(metrics), len(units), len(layers)) + ((n_time,) if n_time else ())
@@ -99,7 +103,31 @@ def align(inputs: dict, outputs: dict, params: dict) -> None:
 
     times = avg[n.TIME].values if n_time else None
     ds = _result(out, ceiling, [m.name for m in metrics], list(units), layers, times)
-    _write(ds, inputs, outputs, params, modality=modality)
+    groups = _conditions(brain, stimuli)
+    ds, note = with_rdm_images(ds, units, features, metrics, stimuli, times, groups)
+    _write(ds, inputs, outputs, params, modality=modality, **note, **_design(brain, avg))
+
+
+def _conditions(brain: xr.Dataset, stimuli: np.ndarray) -> np.ndarray | None:
+    """The condition of each stimulus (its first trial's), or None without conditions."""
+    if n.CONDITION not in brain.coords:
+        return None
+    table = pd.Series(brain[n.CONDITION].values.astype(str), index=brain[n.STIMULUS].values)
+    first = table[~table.index.duplicated()]
+    return first.reindex(np.asarray(stimuli).astype(str)).fillna("").to_numpy()
+
+
+def _design(brain: xr.Dataset, avg: xr.DataArray) -> dict:
+    """Counts for the methods text of the report: trials, stimuli, repetitions."""
+    counts = pd.Series(brain[n.STIMULUS].values.astype(str)).value_counts()
+    return {
+        "n_trials": int(brain.sizes[n.TRIAL]),
+        "n_stimuli": int(avg.sizes[n.STIMULUS]),
+        "repetitions_min": int(counts.min()),
+        "repetitions_max": int(counts.max()),
+        "noise_ceiling": "split-half: metric between the averages of odd and even presentations "
+        "(Spearman-Brown corrected: lower = rho, upper = sqrt(rho))",
+    }
 
 
 def crossnobis_units(brain: xr.Dataset, modality: str, region, stimuli) -> dict[str, RDMVectors]:
@@ -158,15 +186,16 @@ def _write(ds: xr.Dataset, inputs: dict, outputs: dict, params: dict, **attrs) -
 
 
 def rsa_metrics(names: list[str], source: str) -> list:
-    """The RSA metrics of ``names`` (brain RDMs have no patterns: CKA is skipped, logged)."""
+    """The RSA metrics of ``names`` (RDMs have no patterns: CKA and the other pattern metrics
+    are skipped, logged)."""
     metrics = [get_metric(m) for m in names]
-    skipped = [m.name for m in metrics if isinstance(m, CKAMetric)]
+    skipped = [m.name for m in metrics if not isinstance(m, RSAMetric)]
     if skipped:
         log.warning("%s holds RDMs, not patterns: skipping %s (needs patterns)", source, skipped)
-    metrics = [m for m in metrics if not isinstance(m, CKAMetric)]
+    metrics = [m for m in metrics if isinstance(m, RSAMetric)]
     if not metrics:
         raise ValueError(
-            f"{source} holds brain RDMs, which only RSA metrics can compare; "
+            f"{source} holds RDMs, which only RSA metrics can compare; "
             f"alignment.metrics lists only {skipped}: add e.g. "
             "rsa-rdm=correlation-compare=spearman."
         )
@@ -188,8 +217,8 @@ def align_rdms(
     cfg = params["alignment"]
     seed = params.get("seed", 0)
     stimuli = brain[n.STIMULUS].values
-    layers = store_layers(activations, params.get("layers"))
-    features = {layer: layer_matrix(activations, layer, stimuli, source=source) for layer in layers}
+    features = model_inputs(activations, params.get("layers"), stimuli, source=source)
+    layers = list(features)
     metrics = rsa_metrics(cfg["metrics"], source)
     regions = [str(r) for r in brain[n.REGION].values]
     rdms = {r: RDMVectors.from_square(brain["rdm"].sel({n.REGION: r}).values) for r in regions}
@@ -246,6 +275,7 @@ def align_rdms(
     if n_groups >= 2:
         for key, value in group.items():
             ds[key] = ((n.METRIC, n.REGION, n.LAYER), value)
+    ds, note = with_rdm_images(ds, rdms, features, metrics, stimuli)
     _write(
         ds,
         inputs,
@@ -256,6 +286,8 @@ def align_rdms(
         dissimilarity=brain.attrs[n.DISSIMILARITY],
         n_replicates=int(brain.sizes[n.REPLICATE]),
         score="mean over replicates of the similarity with each replicate's RDM",
+        n_stimuli=len(stimuli),
+        **note,
         bootstrap=over,
         noise_ceiling=(
             "leave one subject out (replicates grouped by subject)"

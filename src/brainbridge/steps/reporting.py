@@ -26,6 +26,7 @@ def _concat(paths: list) -> pd.DataFrame:
         "qc": "M/EEG QC records (JSON)",
         "truth": "planted truth JSON (simulated data)",
         "recovery": "planted-vs-recovered TSV",
+        "searchlight": "searchlight stores (maps beside them)",
     },
     optional_outputs={"encoding_table": "all encoding rows (TSV)"},
     optional_params={"title": "report title"},
@@ -52,4 +53,5 @@ def report(inputs: dict, outputs: dict, params: dict) -> None:
         truth=inputs.get("truth"),
         recovery=inputs.get("recovery"),
         title=params.get("title", "brainbridge report"),
+        searchlight=as_list(inputs.get("searchlight")),
     )

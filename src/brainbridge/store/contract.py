@@ -312,6 +312,31 @@ KINDS: dict[str, StoreKind] = {
                 n.LAYER: CoordSpec((n.LAYER,), "UO", unique=True),
             },
         ),
+        StoreKind(
+            name="searchlight",
+            doc="Searchlight maps: metric x layer x voxel, or x channel x time (M/EEG).",
+            variables={
+                "score": VarSpec(
+                    dims=((n.METRIC,), (n.LAYER,), (n.VOXEL, n.CHANNEL)),
+                    extra_trailing_dims=True,
+                    finite=False,
+                ),
+                "p_value": VarSpec(
+                    dims=((n.METRIC,), (n.LAYER,), (n.VOXEL, n.CHANNEL)),
+                    extra_trailing_dims=True,
+                    finite=False,
+                ),
+            },
+            coords={
+                n.METRIC: CoordSpec((n.METRIC,), "UO", unique=True),
+                n.LAYER: CoordSpec((n.LAYER,), "UO", unique=True),
+                n.CHANNEL: CoordSpec((n.CHANNEL,), "UO", unique=True),
+                n.POSITION: CoordSpec(
+                    (n.VOXEL, n.SPACE), "f", alternatives=((n.CHANNEL, n.SPACE),)
+                ),
+            },
+            attrs={n.MODALITY: _nonempty_str},
+        ),
     ]
 }
 
