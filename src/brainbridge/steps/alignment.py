@@ -25,7 +25,7 @@ from brainbridge.align.replicates import (
 )
 from brainbridge.align.stats import interval_from_replicates
 from brainbridge.ingest.fmri.rdms import check_rdms
-from brainbridge.report.tables import tidy_alignment
+from brainbridge.report.tables import GROUP_VARS, tidy_alignment
 from brainbridge.steps.contract import declare
 from brainbridge.steps.rdm_images import with_rdm_images
 from brainbridge.steps.units import (
@@ -227,7 +227,7 @@ def align_rdms(
     over = cfg.get("bootstrap", "stimuli")
     shape = (len(metrics), len(regions), len(layers))
     out = {k: np.full(shape, np.nan) for k in STATS}
-    group = {k: np.full(shape, np.nan) for k in GROUP_STATS}
+    group = {k: np.full(shape, np.nan) for k in GROUP_VARS}
     ceiling = {k: np.full(shape[:2], np.nan) for k in ("lower", "upper")}
     for i, metric in enumerate(metrics):
         mean_metric = ReplicateMean(metric)
@@ -296,16 +296,6 @@ def align_rdms(
         ),
         **({"n_subjects": n_groups} if n_groups >= 2 else {}),
     )
-
-
-GROUP_STATS = (
-    "n_subjects",
-    "group_t",
-    "group_p_ttest",
-    "group_p_signflip",
-    "group_p_fdr",
-    "group_p_cluster",
-)
 
 
 def _group_values(res) -> dict[str, np.ndarray]:
