@@ -93,3 +93,16 @@ def test_main_report_escapes_store_names_and_provenance(tmp_path: Path):
     html = out.read_text(encoding="utf-8")
     _no_raw_markup(html)
     assert escape(REGION) in html and escape(MODEL) in html and escape(LAYER) in html
+
+
+def test_heatmap_labels_are_drawn_as_written() -> None:
+    """Atlas labels are data: a label that is also broken mathtext still renders."""
+    from brainbridge.report.figures import heatmap_png
+
+    png = heatmap_png(
+        np.array([[0.1, 0.2], [0.3, 0.4]]),
+        rows=[r"$\nosuch$ region", "IT"],
+        cols=["conv1", r"layer_$x"],
+        title=r"$\frac{broken",
+    )
+    assert png.startswith(b"\x89PNG")

@@ -16,6 +16,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 from matplotlib.transforms import blended_transform_factory
 from scipy.stats import false_discovery_control
 
@@ -76,8 +77,11 @@ def line_style(index: int) -> dict:
 
 
 def _png(fig: Figure) -> bytes:
+    """The figure as PNG bytes; every text is drawn as written (names are data, not mathtext)."""
     buffer = io.BytesIO()
     try:
+        for text in fig.findobj(Text):
+            text.set_parse_math(False)
         FigureCanvasAgg(fig)
         fig.savefig(buffer, format="png", dpi=DPI, facecolor="white")
     finally:
