@@ -6,8 +6,10 @@ known layers into known regions and time windows, and every method must recover 
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -47,6 +49,36 @@ def test_dry_run(root, tmp_path, config, snakemake):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     has_datasets = bool((yaml.safe_load(config.read_text()) or {}).get("datasets"))
     assert ("report" if has_datasets else "extract") in result.stdout
+    commands = step_commands(result.stdout)
+    assert commands, "the dry run printed no `brainbridge run` command"
+    for step, problems in commands:
+        assert not problems, f"rule's call of step {step} breaks its contract: {problems}"
+
+
+def step_commands(stdout: str) -> list[tuple[str, list[str]]]:
+    """Each `brainbridge run` command printed by a dry run: its step, and what its contract
+    finds missing or unexpected in the command's inputs, outputs and params."""
+    from brainbridge.cli import _pairs
+    from brainbridge.steps import get_step
+    from brainbridge.steps.contract import contract_of
+
+    found = []
+    for line in stdout.splitlines():
+        if " -m brainbridge run " not in line:
+            continue
+        words = shlex.split(line.split(" -m brainbridge run ", 1)[1].split(" 2> ")[0])
+        if words[0] == "--output-dir":
+            words = words[2:]
+        step, flags = words[0], {"-i": [], "-o": [], "-p": [], "-t": []}
+        for flag, value in zip(words[1::2], words[2::2]):
+            flags[flag].append(value)
+        params = json.loads(flags["-p"][0]) if flags["-p"] else {}
+        contract = contract_of(get_step(step))
+        problems = contract.problems(
+            _pairs(flags["-i"], "-i"), _pairs(flags["-o"], "-o"), {**params, "threads": 1}
+        )
+        found.append((step, problems))
+    return found
 
 
 def test_bad_config_stops_the_workflow_with_the_key(root, tmp_path, snakemake):

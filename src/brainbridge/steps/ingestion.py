@@ -48,7 +48,10 @@ def ingest_recording(inputs: dict, outputs: dict, params: dict) -> None:
 
 @declare(
     outputs={"html": "QC report HTML"},
-    optional_inputs={"qc": "QC records (JSON)"},
+    optional_inputs={
+        "qc": "QC records (JSON)",
+        "tokenizer_health": "codebook health TSVs of the tokenizers",
+    },
     optional_params={"title": "report title"},
 )
 def qc_report(inputs: dict, outputs: dict, params: dict) -> None:

@@ -27,6 +27,8 @@ def _concat(paths: list) -> pd.DataFrame:
         "truth": "planted truth JSON (simulated data)",
         "recovery": "planted-vs-recovered TSV",
         "searchlight": "searchlight stores (maps beside them)",
+        "decoding": "decoding stores",
+        "tokenizer_health": "codebook health TSVs of the tokenizers",
     },
     optional_outputs={"encoding_table": "all encoding rows (TSV)"},
     optional_params={"title": "report title"},
