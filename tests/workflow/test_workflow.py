@@ -242,6 +242,10 @@ def test_an_fmri_setting_reruns_only_fmri_jobs(demo, tmp_path, snakemake):
         "ingest_fmri": 1,
         "encode": 1,
         "align": 1,
+        "searchlight": 1,
+        "decode_identity": 3,  # the fMRI dataset x 3 layers
+        "decoding_table": 1,
+        "decoding_report": 1,
         "recover": 1,
         "report": 1,
         "all": 1,
@@ -252,10 +256,15 @@ def test_a_new_layer_resimulates_nothing(demo, tmp_path, snakemake):
     def layer(config):
         config["models"]["simnet"]["layers"].append("fc")
 
+    # the activation store changes, so every job reading it reruns (EEG, fMRI and the tokens)
     assert _dry_run_with(snakemake, demo, tmp_path, layer) == {
         "extract": 1,
-        "encode": 2,
-        "align": 2,
+        "encode": 3,
+        "align": 3,
+        "searchlight": 2,
+        "decode_identity": 12,  # 3 brain stores x 4 layers
+        "decoding_table": 1,
+        "decoding_report": 1,
         "recover": 1,
         "report": 1,
         "all": 1,
@@ -278,7 +287,15 @@ def test_a_library_edit_reruns_exactly_the_steps_that_import_it(demo, tmp_path, 
         "PYTHONPATH": os.pathsep.join([str(src), os.environ.get("PYTHONPATH", "")]),
     }
     jobs = _dry_run_with(snakemake, demo, tmp_path, lambda config: None, env=env)
-    assert jobs == {"align": 2, "recover": 1, "report": 1, "all": 1}
+    # the steps whose modules import align.stats, and recover (its inputs change)
+    assert jobs == {
+        "align": 3,
+        "searchlight": 2,
+        "decoding_report": 1,
+        "recover": 1,
+        "report": 1,
+        "all": 1,
+    }
 
 
 @pytest.mark.slurm

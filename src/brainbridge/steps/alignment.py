@@ -27,16 +27,9 @@ from brainbridge.align.stats import interval_from_replicates
 from brainbridge.ingest.fmri.rdms import check_rdms
 from brainbridge.report.tables import GROUP_VARS, tidy_alignment
 from brainbridge.steps.contract import declare
+from brainbridge.steps.model_inputs import is_rdm_model, model_inputs, open_model_store
 from brainbridge.steps.rdm_images import with_rdm_images
-from brainbridge.steps.units import (
-    SCALP,
-    brain_units,
-    has_time,
-    is_rdm_model,
-    model_inputs,
-    open_model_store,
-    write_result,
-)
+from brainbridge.steps.units import SCALP, brain_units, has_time, write_result
 from brainbridge.store import names as n
 from brainbridge.store import open_store
 from brainbridge.store.join import split_half_average, stimulus_average

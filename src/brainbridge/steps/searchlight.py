@@ -29,7 +29,7 @@ from brainbridge.align.searchlight import (
     sphere_neighbours,
 )
 from brainbridge.steps.contract import declare
-from brainbridge.steps.units import model_inputs, open_model_store
+from brainbridge.steps.model_inputs import model_inputs, open_model_store
 from brainbridge.store import names as n
 from brainbridge.store import open_store, provenance, write_store
 from brainbridge.store.join import stimulus_average
