@@ -25,7 +25,7 @@ import numpy as np
 from scipy.stats import kendalltau
 
 from .cka import resample_weights
-from .metrics import ArrayOrRDM, RSAMetric, _check_index, _chunks, register_metric
+from .metrics import ArrayOrRDM, RSAMetric, _chunks, register_metric
 from .rdm import RDM_METHODS, RDMMethod, squareform_vectors
 
 __all__ = ["TauAMetric", "WhitenedRSAMetric", "tau_a", "whitened_matrices"]
@@ -138,11 +138,7 @@ class TauAMetric(RSAMetric):
     def permutation_scores(
         self, brain: ArrayOrRDM, model: ArrayOrRDM, perms: np.ndarray
     ) -> np.ndarray:
-        bv, mv = self._pair(brain, model)
-        if mv.ndim != 1:
-            raise ValueError("permutation test needs a single (unbatched) model")
-        n = self.n_stimuli(model)
-        perms = _check_index(perms, n)
+        bv, mv, n, perms = self._single_model(brain, model, perms, "permutation test")
         msq = squareform_vectors(mv)
         rows, cols = np.triu_indices(n, k=1)
         flat = bv.reshape(-1, bv.shape[-1])
@@ -152,11 +148,7 @@ class TauAMetric(RSAMetric):
         return out.reshape(*bv.shape[:-1], len(perms))
 
     def bootstrap_scores(self, brain: ArrayOrRDM, model: ArrayOrRDM, idx: np.ndarray) -> np.ndarray:
-        bv, mv = self._pair(brain, model)
-        if mv.ndim != 1:
-            raise ValueError("bootstrap needs a single (unbatched) model")
-        n = self.n_stimuli(model)
-        idx = _check_index(idx, n)
+        bv, mv, n, idx = self._single_model(brain, model, idx, "bootstrap")
         flat = bv.reshape(-1, bv.shape[-1])
         rows, cols = np.triu_indices(n, k=1)
         if len(rows) <= SMALL_RDM:  # sign products: no loop over resamples
@@ -198,11 +190,7 @@ class WhitenedRSAMetric(RSAMetric):
         self, brain: ArrayOrRDM, model: ArrayOrRDM, perms: np.ndarray
     ) -> np.ndarray:
         # relabelling stimuli permutes rows and columns of the whitened matrix: one product
-        bv, mv = self._pair(brain, model)
-        if mv.ndim != 1:
-            raise ValueError("permutation test needs a single (unbatched) model")
-        n = self.n_stimuli(model)
-        perms = _check_index(perms, n)
+        bv, mv, n, perms = self._single_model(brain, model, perms, "permutation test")
         zb = whitened_matrices(bv, self.center).reshape(-1, n * n)
         zm = whitened_matrices(mv, self.center)
         out = np.empty((zb.shape[0], len(perms)))
@@ -212,11 +200,7 @@ class WhitenedRSAMetric(RSAMetric):
         return out.reshape(*bv.shape[:-1], len(perms))
 
     def bootstrap_scores(self, brain: ArrayOrRDM, model: ArrayOrRDM, idx: np.ndarray) -> np.ndarray:
-        bv, mv = self._pair(brain, model)
-        if mv.ndim != 1:
-            raise ValueError("bootstrap needs a single (unbatched) model")
-        n = self.n_stimuli(model)
-        idx = _check_index(idx, n)
+        bv, mv, n, idx = self._single_model(brain, model, idx, "bootstrap")
         bsq = squareform_vectors(bv.reshape(-1, bv.shape[-1]))
         msq = squareform_vectors(mv)[None]
         out = np.empty((bsq.shape[0], len(idx)))

@@ -135,6 +135,17 @@ class RSAMetric(Metric):
             )
         return bv, mv
 
+    def _single_model(
+        self, brain: ArrayOrRDM, model: ArrayOrRDM, index: np.ndarray, test: str
+    ) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
+        """Brain and model vectors, the number of stimuli and the checked resampling
+        ``index`` (permutations or bootstrap draws), for one unbatched model."""
+        bv, mv = self._pair(brain, model)
+        if mv.ndim != 1:
+            raise ValueError(f"{test} needs a single (unbatched) model")
+        n = self.n_stimuli(model)
+        return bv, mv, n, _check_index(index, n)
+
     def score(self, brain: ArrayOrRDM, model: ArrayOrRDM) -> np.ndarray:
         bv, mv = self._pair(brain, model)
         return compare_rdm_vectors(bv, mv, self.compare_method)
@@ -144,11 +155,7 @@ class RSAMetric(Metric):
     ) -> np.ndarray:
         # Relabelling stimuli permutes the RDM entries, and rank/mean/norm are invariant to
         # that, so the normalized model RDM is computed once and only permuted.
-        bv, mv = self._pair(brain, model)
-        if mv.ndim != 1:
-            raise ValueError("permutation test needs a single (unbatched) model")
-        n = self.n_stimuli(model)
-        perms = _check_index(perms, n)
+        bv, mv, n, perms = self._single_model(brain, model, perms, "permutation test")
         zb = normalize_rdm_vectors(bv, self.compare_method)
         zm = squareform_vectors(normalize_rdm_vectors(mv, self.compare_method))
         rows, cols = np.triu_indices(n, k=1)
@@ -164,11 +171,7 @@ class RSAMetric(Metric):
         # of each stimulus); pairs of a stimulus with a copy of itself (zero distance by
         # construction) are left out on both sides. So every resample is a weighting of the
         # original pairs: nothing is gathered, and Spearman ranks each RDM once.
-        bv, mv = self._pair(brain, model)
-        if mv.ndim != 1:
-            raise ValueError("bootstrap needs a single (unbatched) model")
-        n = self.n_stimuli(model)
-        idx = _check_index(idx, n)
+        bv, mv, n, idx = self._single_model(brain, model, idx, "bootstrap")
         flat = bv.reshape(-1, bv.shape[-1])
         rows, cols = np.triu_indices(n, k=1)
         out = np.empty((flat.shape[0], len(idx)))
