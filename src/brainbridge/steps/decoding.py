@@ -6,10 +6,8 @@ import logging
 
 import numpy as np
 import pandas as pd
-import torch
 import xarray as xr
 
-from brainbridge.decode.identity import decode_identity
 from brainbridge.report.tables import ID_COLUMNS, _with_ids
 from brainbridge.steps.contract import declare
 from brainbridge.steps.units import write_result
@@ -86,6 +84,10 @@ def decode_layers(inputs: dict, outputs: dict, params: dict) -> None:
     Without an ``activations`` input the targets are the one-hot categories of
     ``decoding.by`` (label designs such as fMRI blocks), folded by run.
     """
+    import torch  # here, not at the top: the other decoding steps need no torch
+
+    from brainbridge.decode.identity import decode_identity
+
     torch.set_num_threads(int(params.get("threads", 1)))
     cfg = params["decoding"]
     brain = open_store(inputs["brain"], load=True)
