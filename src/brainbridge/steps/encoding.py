@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 
 import numpy as np
-import torch
 import xarray as xr
 
 from brainbridge.encode import cross_validated_scores
+from brainbridge.encode.backend import set_torch_threads
 from brainbridge.report.tables import tidy_encoding
 from brainbridge.steps.contract import declare
 from brainbridge.steps.units import SCALP, write_result
@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 )
 def encode(inputs: dict, outputs: dict, params: dict) -> None:
     """Per layer: ridge from layer features to every brain target, scored out of fold."""
-    torch.set_num_threads(int(params.get("threads", 1)))
+    set_torch_threads(int(params.get("threads", 1)))  # torch is imported only if used
     brain = open_store(inputs["brain"], load=True)
     activations = open_store(inputs["activations"], "activations")
     modality = brain.attrs[n.MODALITY]
@@ -41,7 +41,7 @@ def encode(inputs: dict, outputs: dict, params: dict) -> None:
     y = avg.values.reshape(len(stimuli), -1).astype(np.float64)
     layers = store_layers(activations, params.get("layers"))
     cfg = params["encoding"]
-    scores, alphas = [], []
+    scores, alphas, numerics = [], [], {}
     for layer in layers:
         x = layer_matrix(activations, layer, stimuli, source=str(inputs["brain"]))
         result = cross_validated_scores(
@@ -53,6 +53,7 @@ def encode(inputs: dict, outputs: dict, params: dict) -> None:
             seed=params.get("seed", 0),
             backend=cfg.get("backend", "auto"),
         )
+        numerics = result.numerics
         scores.append(result.scores.reshape(target_shape))
         alphas.append(np.median(result.alphas, axis=0).reshape(target_shape))
         log.info(
@@ -74,6 +75,7 @@ def encode(inputs: dict, outputs: dict, params: dict) -> None:
         modality=modality,
         scoring=cfg["scoring"],
         n_folds=cfg["n_folds"],
+        **numerics,  # backend, device and dtype the ridge actually ran with
     )
 
 
