@@ -295,3 +295,18 @@ def test_encoding_step_records_backend_device_and_dtype(tmp_path):
         get_step("encode")(inputs, out, params)
         attrs = open_store(out["store"], "encoding").attrs
         assert (attrs["backend"], attrs["device"], attrs["dtype"]) == (backend, "cpu", "float64")
+
+
+def test_encoding_step_imports_torch_only_for_the_torch_backend():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np; import brainbridge.steps.encoding as s;"
+        "from brainbridge.encode import cross_validated_scores as cv;"
+        "s.set_torch_threads(1); x = np.random.default_rng(0).standard_normal((20, 3));"
+        "r = cv(x, x[:, :2], [1.0], n_folds=2, backend='numpy');"
+        "print('torch' in sys.modules, r.backend)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "numpy"]

@@ -178,7 +178,6 @@ class _Fold:
         self.Xc = Xtr - self.x_mean
         self.U, self.s2, self.V = _decompose(B, self.Xc)
         self.s = B.sqrt(self.s2)
-        # diag of the hat matrix (intercept included) for every alpha at once
         # 1 - diag of the hat matrix (intercept included), every alpha at once, summed from
         # non-negative parts (no cancellation when alpha is small): with g = alpha / (s2 + alpha)
         # 1 - h_i = sum_k U_ik^2 g_k + q_i, q_i = 1 - 1/n - sum_k U_ik^2 the share of sample i
