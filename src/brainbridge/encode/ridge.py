@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sklearn.model_selection import GroupKFold, KFold
 
 from brainbridge.encode.backend import Backend, get_backend
 
@@ -343,6 +342,8 @@ def make_folds(
 
     Pass stimulus ids as ``groups`` so repeated presentations of a stimulus share one fold.
     """
+    from sklearn.model_selection import GroupKFold, KFold  # imported when folds are made
+
     if int(n_folds) != n_folds or n_folds < 2:
         raise ValueError(f"n_folds must be an integer >= 2, got {n_folds!r}")
     if groups is None:
