@@ -119,12 +119,12 @@ class TorchBackend:
             raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
         if dtype is None:
             dtype = "float64" if self.device.type == "cpu" else "float32"
-            if dtype == "float32":
-                log.info(
-                    "ridge on %s in float32 (the default on accelerators; pass "
-                    "dtype='float64' for double precision); recorded as the dtype used",
-                    self.device,
-                )
+        if dtype == "float32" and self.device.type != "cpu":
+            log.info(
+                "ridge on %s in float32 (the default on accelerators; pass dtype='float64' "
+                "for double precision); recorded as the dtype used",
+                self.device,
+            )
         self.dtype = getattr(torch, dtype)
 
     @property
