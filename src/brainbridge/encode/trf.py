@@ -1,0 +1,284 @@
+"""Temporal response functions: time-lagged ridge from stimulus feature time series to M/EEG.
+
+The model of each channel ``y`` from features ``x`` (``n_times x n_features``) sampled at the
+recording's ``sfreq`` is::
+
+    y(t) = b + sum_f sum_{d = dmin..dmax} w[d, f] x_f(t - d)
+
+with lags ``d`` in samples from ``round(tmin * sfreq)`` to ``round(tmax * sfreq)`` (positive lag:
+the response follows the stimulus). A fit centres ``x`` and ``y`` by their means over the
+training samples, builds the lagged design with zeros outside each segment (lags never reach
+across a segment's edges, so no held-out sample leaks into training), and solves ridge
+``(D^T D + alpha I) w = D^T y`` without a further intercept; ``b = mean(y) - mean(x) . sum_d w``.
+Predictions lag the uncentred ``x`` with zeros outside the series. This is exactly
+``mne.decoding.ReceptiveField(tmin, tmax, sfreq, estimator=alpha)`` (its ``TimeDelayingRidge``
+with ``fit_intercept=True``, ``edge_correction=True``; segments = its epochs), checked in the
+tests to 1e-6.
+
+Cross-validation cuts the recording into ``n_folds`` contiguous blocks (no shuffling: samples
+of a time series are not independent), fits on all blocks but one and scores the held-out
+block on its valid samples (those whose every lag lies inside the block, as
+``ReceptiveField.score``). With several candidate alphas, each target's alpha is chosen inside
+the training blocks by leaving one training block out at a time (lowest mean squared error),
+from one eigendecomposition of the lagged Gram matrix per inner split.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from brainbridge.encode.backend import get_backend
+from brainbridge.encode.ridge import score_predictions
+
+
+class TRFError(ValueError):
+    """Bad input to a temporal response function (lag window, features, recording)."""
+
+
+# --------------------------------------------------------------------------- lags and design
+
+
+def lags_for(tmin: float, tmax: float, sfreq: float) -> np.ndarray:
+    """Lags in samples from ``tmin`` to ``tmax`` s (rounded as MNE's ``ReceptiveField``)."""
+    if not (np.isfinite(tmin) and np.isfinite(tmax)) or tmin > tmax:
+        raise TRFError(f"trf.tmin ({tmin}) must be <= trf.tmax ({tmax}), both finite seconds.")
+    if not sfreq > 0:
+        raise TRFError(f"sampling frequency must be > 0, got {sfreq}")
+    return np.arange(int(np.round(tmin * sfreq)), int(np.round(tmax * sfreq)) + 1)
+
+
+def valid_slice(n_times: int, lags: np.ndarray) -> slice:
+    """Samples of a segment whose every lag lies inside it."""
+    start = max(int(lags[-1]), 0)
+    stop = n_times + min(int(lags[0]), 0)
+    return slice(start, max(stop, start))
+
+
+def lag_matrix(x: np.ndarray, lags: np.ndarray) -> np.ndarray:
+    """``(n_times, n_features * n_lags)`` design, feature-major, zeros outside the series.
+
+    Column ``f * n_lags + k`` holds ``x[t - lags[k], f]``.
+    """
+    n_times, n_features = x.shape
+    out = np.zeros((n_times, n_features, len(lags)), dtype=np.float64)
+    for k, d in enumerate(lags):
+        if d >= n_times or -d >= n_times:
+            continue
+        if d >= 0:
+            out[d:, :, k] = x[: n_times - d]
+        else:
+            out[:d, :, k] = x[-d:]
+    return out.reshape(n_times, -1)
+
+
+def contiguous_blocks(n_times: int, n_folds: int) -> list[slice]:
+    """``n_folds`` contiguous blocks of (nearly) equal length covering ``range(n_times)``."""
+    edges = np.linspace(0, n_times, n_folds + 1).round().astype(int)
+    return [slice(int(a), int(b)) for a, b in itertools.pairwise(edges)]
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def check_features(x: np.ndarray, what: str = "features") -> np.ndarray:
+    """A finite 2-D float array (a 1-D series becomes one column)."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim == 1:
+        x = x[:, None]
+    if x.ndim != 2:
+        raise TRFError(f"{what} must be (n_times, n_features); got shape {x.shape}.")
+    bad = ~np.isfinite(x)
+    if bad.any():
+        t, f = np.argwhere(bad)[0]
+        raise TRFError(
+            f"{what} hold {int(bad.sum())} NaN/inf value(s) (first at sample {t}, feature {f}); "
+            "fill the gaps (e.g. interpolate, or 0 where there is no stimulus) before fitting."
+        )
+    return x
+
+
+def check_window(n_times: int, lags: np.ndarray, sfreq: float, n_folds: int, where: str) -> None:
+    """The lag window must leave enough valid samples in every block of the recording."""
+    span = int(lags[-1] - lags[0]) + 1
+    block = n_times // max(n_folds, 1)
+    valid = block - (max(int(lags[-1]), 0) - min(int(lags[0]), 0))
+    if valid < span:
+        raise TRFError(
+            f"{where}: the TRF lag window [{lags[0] / sfreq:g}, {lags[-1] / sfreq:g}] s spans "
+            f"{span} samples at {sfreq:g} Hz, but each of the {n_folds} cross-validation blocks "
+            f"of the recording ({n_times} samples, {n_times / sfreq:g} s) holds {block} samples "
+            f"and would keep {max(valid, 0)} with every lag inside it. Shorten the window "
+            "(trf.tmin / trf.tmax) or lower trf.n_folds, or use a longer recording."
+        )
+
+
+# --------------------------------------------------------------------------- fit
+
+
+@dataclass
+class TRFFit:
+    """A fitted TRF: ``coef`` is ``(n_lags, n_features, n_targets)``."""
+
+    coef: np.ndarray
+    intercept: np.ndarray  # (n_targets,)
+    alpha: np.ndarray  # (n_targets,)
+    lags: np.ndarray  # (n_lags,) samples
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """``(n_times, n_targets)`` predictions from features ``x`` (zeros outside ``x``)."""
+        x = check_features(x)
+        n_lags, n_features, n_targets = self.coef.shape
+        if x.shape[1] != n_features:
+            raise TRFError(f"x has {x.shape[1]} features; the TRF was fitted on {n_features}.")
+        w = self.coef.transpose(1, 0, 2).reshape(n_features * n_lags, n_targets)
+        return lag_matrix(x, self.lags) @ w + self.intercept
+
+
+def _check_alphas(alphas: Sequence[float]) -> np.ndarray:
+    a = np.atleast_1d(np.asarray(alphas, dtype=np.float64))
+    if a.ndim != 1 or a.size == 0 or not np.all(np.isfinite(a)) or np.any(a < 0):
+        raise TRFError(f"trf.alphas must be a non-empty list of finite values >= 0; got {alphas}")
+    return a
+
+
+def _segments(xs: Sequence[np.ndarray], ys: Sequence[np.ndarray]) -> tuple[list, list]:
+    if len(xs) != len(ys) or not xs:
+        raise TRFError("give one feature segment per brain segment (at least one).")
+    xs = [check_features(x) for x in xs]
+    ys = [np.asarray(y, dtype=np.float64) for y in ys]
+    for i, (x, y) in enumerate(zip(xs, ys)):
+        if y.ndim != 2 or y.shape[0] != x.shape[0]:
+            raise TRFError(
+                f"segment {i}: features have {x.shape[0]} samples but the brain data has shape "
+                f"{y.shape}; both must be (n_times, ...) over the same samples."
+            )
+    return xs, ys
+
+
+def _solve(B, gram: np.ndarray, cross: np.ndarray):
+    """Eigendecomposition of the Gram matrix and the rotated cross products."""
+    s, V = B.eigh(B.asarray(gram))
+    s = B.clip_min(s, 0.0)
+    return B.to_numpy(s), B.to_numpy(V), B.to_numpy(V).T @ cross
+
+
+def fit_trf(
+    xs: Sequence[np.ndarray],
+    ys: Sequence[np.ndarray],
+    lags: np.ndarray,
+    alphas: Sequence[float],
+    *,
+    backend: str = "numpy",
+) -> TRFFit:
+    """Fit a TRF on one or more segments (features ``xs[i]``, brain ``ys[i]``: same samples).
+
+    One alpha: used for every target. Several: each target's alpha is chosen by leaving one
+    segment out at a time (needs >= 2 segments), lowest mean squared error on the held-out
+    segment's valid samples.
+    """
+    xs, ys = _segments(xs, ys)
+    a = _check_alphas(alphas)
+    lags = np.asarray(lags)
+    x_mean = np.concatenate(xs).mean(0)
+    y_mean = np.concatenate(ys).mean(0)
+    designs = [lag_matrix(x - x_mean, lags) for x in xs]
+    centred = [y - y_mean for y in ys]
+    grams = [d.T @ d for d in designs]
+    crosses = [d.T @ y for d, y in zip(designs, centred)]
+    gram, cross = sum(grams), sum(crosses)
+    B = get_backend(backend, dtype="float64")
+    n_targets = cross.shape[1]
+    if a.size == 1:
+        best = np.full(n_targets, a[0])
+    else:
+        if len(xs) < 2:
+            raise TRFError(
+                "choosing among several trf.alphas needs >= 2 training segments; raise "
+                "trf.n_folds to >= 3 or give one alpha."
+            )
+        mse = np.zeros((a.size, n_targets))
+        for j, (d, y) in enumerate(zip(designs, centred)):
+            s, V, z = _solve(B, gram - grams[j], cross - crosses[j])
+            keep = valid_slice(len(y), lags)
+            dv, yv = d[keep] @ V, y[keep]
+            for i, alpha in enumerate(a):
+                mse[i] += ((yv - dv @ (z / (s + alpha)[:, None])) ** 2).mean(0)
+        best = a[np.argmin(mse, axis=0)]
+    s, V, z = _solve(B, gram, cross)
+    w = np.empty_like(cross)
+    for alpha in np.unique(best):
+        cols = best == alpha
+        w[:, cols] = V @ (z[:, cols] / (s + alpha)[:, None])
+    coef = w.reshape(x_mean.size, len(lags), n_targets).transpose(1, 0, 2)
+    intercept = y_mean - x_mean @ coef.sum(0)
+    return TRFFit(coef=coef, intercept=intercept, alpha=best, lags=lags)
+
+
+# --------------------------------------------------------------------------- cross-validation
+
+
+@dataclass
+class TRFResult:
+    """Cross-validated TRF: held-out scores per target and weights fitted on every block."""
+
+    scores: np.ndarray  # (n_targets,) mean over held-out blocks
+    fold_scores: np.ndarray  # (n_folds, n_targets)
+    fold_alphas: np.ndarray  # (n_folds, n_targets)
+    fit: TRFFit  # on all blocks, alphas chosen by leaving one block out
+    blocks: list[slice]
+    scoring: str
+
+
+def cross_validated_trf(
+    x: np.ndarray,
+    y: np.ndarray,
+    sfreq: float,
+    tmin: float,
+    tmax: float,
+    alphas: Sequence[float],
+    *,
+    n_folds: int = 5,
+    scoring: str = "pearson",
+    backend: str = "numpy",
+    where: str = "recording",
+) -> TRFResult:
+    """K-fold over contiguous blocks: fit on K-1 blocks, score the held-out one (valid samples).
+
+    ``x``: ``(n_times, n_features)`` features, ``y``: ``(n_times, n_targets)`` brain data, both
+    at ``sfreq``. ``where`` names the recording in error messages.
+    """
+    x = check_features(x, f"features of {where}")
+    y = np.asarray(y, dtype=np.float64)
+    if y.ndim != 2 or y.shape[0] != x.shape[0]:
+        raise TRFError(
+            f"{where}: the feature series has {x.shape[0]} samples but the recording has "
+            f"{y.shape[0] if y.ndim else 0}; give features covering the recording sample by "
+            "sample (same sfreq, same start)."
+        )
+    if int(n_folds) != n_folds or n_folds < 2:
+        raise TRFError(f"trf.n_folds must be an integer >= 2, got {n_folds!r}")
+    lags = lags_for(tmin, tmax, sfreq)
+    check_window(len(x), lags, sfreq, n_folds, where)
+    blocks = contiguous_blocks(len(x), n_folds)
+    fold_scores, fold_alphas = [], []
+    for k, test in enumerate(blocks):
+        train = [b for i, b in enumerate(blocks) if i != k]
+        fit = fit_trf([x[b] for b in train], [y[b] for b in train], lags, alphas, backend=backend)
+        keep = valid_slice(test.stop - test.start, lags)
+        pred = fit.predict(x[test])[keep]
+        fold_scores.append(score_predictions(y[test][keep], pred, scoring))
+        fold_alphas.append(fit.alpha)
+    full = fit_trf([x[b] for b in blocks], [y[b] for b in blocks], lags, alphas, backend=backend)
+    fold_scores = np.stack(fold_scores)
+    return TRFResult(
+        scores=fold_scores.mean(0),
+        fold_scores=fold_scores,
+        fold_alphas=np.stack(fold_alphas),
+        fit=full,
+        blocks=blocks,
+        scoring=scoring,
+    )
