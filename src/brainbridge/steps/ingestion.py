@@ -10,7 +10,7 @@ DATASET_SETTINGS = "the dataset's settings (datasets.NAME, paths expanded)"
 
 @declare(
     inputs={"raw": "raw M/EEG file", "events": "event-code table TSV"},
-    outputs={"store": "epochs store"},
+    outputs={"store": "epochs (or continuous) store"},
     params={"name": "dataset name", "preprocessing": "datasets.NAME.preprocessing"},
     extra_params=DATASET_SETTINGS,
 )
@@ -23,8 +23,10 @@ def ingest_eeg(inputs: dict, outputs: dict, params: dict) -> None:
         inputs["events"],
         params["preprocessing"],
         modality=params.get("modality", "eeg"),
+        store=params.get("store", "epochs"),
     )
-    write_brain(ds, kind="epochs", step="ingest-eeg", inputs=inputs, outputs=outputs, params=params)
+    kind = "continuous" if params.get("store") == "continuous" else "epochs"
+    write_brain(ds, kind=kind, step="ingest-eeg", inputs=inputs, outputs=outputs, params=params)
 
 
 @declare(
