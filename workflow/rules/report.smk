@@ -1,6 +1,8 @@
 # Planted-vs-recovered table (simulated data), tidy tables and the HTML report.
 
-PAIRS = expand("{dataset}__{model}", dataset=DATASETS + TOKEN_BRAINS, model=MODELS)
+PAIRS = expand(
+    "{dataset}__{model}", dataset=[d for d in DATASETS if d not in CONTINUOUS] + TOKEN_BRAINS, model=MODELS
+)
 ENC_PAIRS = expand("{dataset}__{model}", dataset=ENCODED, model=EXTRACTED)  # no RDM datasets / models
 
 
