@@ -9,6 +9,7 @@ import xarray as xr
 
 from brainbridge.encode.trf import TRFError, lag_matrix, lags_for
 from brainbridge.encode.trf_features import event_series, read_feature_file
+from brainbridge.report.trf import trf_section
 from brainbridge.steps import get_step
 from brainbridge.store import names as n
 from brainbridge.store import open_store, write_store
@@ -96,6 +97,8 @@ def test_layer_at_onsets_recovers_the_planted_layer(stores):
     table = pd.read_csv(out["table"], sep="\t")
     assert len(table) == 2 * N_CH and {"layer", "channel", "score", "alpha"} <= set(table)
     assert open(out["figure"], "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    section = trf_section([out["store"]])
+    assert "cont × toy" in section.body and "<img" in section.body
 
 
 def test_feature_file_route(stores, tmp_path):
