@@ -160,3 +160,25 @@ def test_feature_file_errors(tmp_path):
         read_feature_file(tmp_path / "f.tsv", sfreq=100.0, **kw)
     table = read_feature_file(tmp_path / "f.tsv", sfreq=100.0, columns=["env"], **kw)
     assert table.names == ["env"]
+
+
+def test_config_checks_trf_datasets():
+    from pathlib import Path
+
+    import yaml
+
+    from brainbridge.config import ConfigError, check_config
+
+    path = Path(__file__).parents[2] / "config" / "examples" / "simulation-trf.yaml"
+    config = yaml.safe_load(path.read_text())
+    check_config(config)
+    config["trf"]["datasets"] = ["sim-eeg", "nope"]
+    config["trf"]["features"] = {
+        "simnet": {"dataset": "sim-eeg-continuous", "file": "env.npy", "sfreq": 100.0}
+    }
+    with pytest.raises(ConfigError) as err:
+        check_config(config)
+    text = str(err.value)
+    assert "'trf.datasets.0': dataset 'sim-eeg' is not a continuous" in text
+    assert "'trf.datasets.1': unknown dataset 'nope'" in text
+    assert "'trf.features.simnet': a model has this name too" in text

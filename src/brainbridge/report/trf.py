@@ -63,8 +63,8 @@ def trf_png(ds: xr.Dataset, title: str) -> bytes:
         left.set_ylabel("weight")
         gfp = np.sqrt((weight**2).mean(axis=2))  # lag x feature
         order = np.argsort(-gfp.max(axis=0))[:MAX_FEATURES]
-        for i, f in enumerate(order):
-            right.plot(lags_ms, gfp[:, f], label=features[f], linewidth=1.2, **line_style(i))
+        for f in order:
+            right.plot(lags_ms, gfp[:, f], label=features[f], linewidth=1.2, **line_style(f))
         right.axvline(0, color="black", linewidth=0.5, linestyle=":")
         right.set_title(f"{layer}: global field power per feature", fontsize=9)
         right.legend(fontsize=7, frameon=False)
