@@ -21,6 +21,12 @@ block on its valid samples (those whose every lag lies inside the block, as
 ``ReceptiveField.score``). With several candidate alphas, each target's alpha is chosen inside
 the training blocks by leaving one training block out at a time (lowest mean squared error),
 from one eigendecomposition of the lagged Gram matrix per inner split.
+
+The data are read once: each block's uncentred lagged Gram matrix and cross products (and those
+of its valid samples) are computed once, and every fold's centred statistics follow from their
+sums by a rank-correction (centring the features subtracts ``A kron(m, I)^T`` from the design,
+``A`` marking where each lag reaches inside the block), so a fold costs an eigendecomposition,
+not a pass over the recording.
 """
 
 from __future__ import annotations
@@ -166,6 +172,113 @@ def _solve(B, gram: np.ndarray, cross: np.ndarray):
     return B.to_numpy(s), B.to_numpy(V), B.to_numpy(V).T @ cross
 
 
+@dataclass
+class _Stats:
+    """Sufficient statistics of one segment's raw (uncentred) lagged design ``D`` and brain data
+    ``y``, from which the centred ones follow for any feature / brain means.
+
+    ``A`` (rows x lags) marks where each lag reaches inside the segment (``D`` is zero
+    elsewhere), so centring ``x`` by ``m`` subtracts ``M = A E^T`` from ``D`` with
+    ``E = kron(m, I)``.
+    """
+
+    gram: np.ndarray  # D^T D
+    da: np.ndarray  # D^T A
+    aa: np.ndarray  # A^T A
+    cross: np.ndarray  # D^T y
+    ay: np.ndarray  # A^T y
+    d1: np.ndarray  # D^T 1
+    a1: np.ndarray  # A^T 1
+    yy: np.ndarray  # per target sum y^2
+    y1: np.ndarray  # per target sum y
+    n: int
+
+    def __add__(self, other: _Stats) -> _Stats:
+        return _Stats(*(getattr(self, f) + getattr(other, f) for f in self.__dataclass_fields__))
+
+    def centred(self, m: np.ndarray, mu: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(D_c^T D_c, D_c^T y_c, y_c^T y_c)`` for features centred by ``m``, brain by ``mu``."""
+        E = np.kron(m[:, None], np.eye(self.aa.shape[0]))
+        pe = self.da @ E.T
+        gram = self.gram - pe - pe.T + E @ self.aa @ E.T
+        cross = self.cross - np.outer(self.d1, mu) - E @ self.ay + np.outer(E @ self.a1, mu)
+        yy = self.yy - 2 * mu * self.y1 + self.n * mu**2
+        return gram, cross, yy
+
+
+def _stats(x: np.ndarray, y: np.ndarray, lags: np.ndarray, rows: slice | None = None) -> _Stats:
+    """Statistics of one segment (only ``rows`` of it, e.g. its valid samples)."""
+    rows = rows or slice(None)
+    t = np.arange(len(x))[:, None] - lags[None, :]
+    D = lag_matrix(x, lags)[rows]
+    A = ((t >= 0) & (t < len(x))).astype(np.float64)[rows]
+    y = y[rows]
+    return _Stats(
+        gram=D.T @ D,
+        da=D.T @ A,
+        aa=A.T @ A,
+        cross=D.T @ y,
+        ay=A.T @ y,
+        d1=D.sum(0),
+        a1=A.sum(0),
+        yy=(y * y).sum(0),
+        y1=y.sum(0),
+        n=D.shape[0],
+    )
+
+
+def _means(stats: Sequence[_Stats], sums: Sequence[tuple[np.ndarray, np.ndarray]]):
+    n = sum(s.n for s in stats)
+    return sum(a for a, _ in sums) / n, sum(b for _, b in sums) / n
+
+
+def _fit_stats(
+    full: Sequence[_Stats],
+    held: Sequence[_Stats],
+    sums: Sequence[tuple[np.ndarray, np.ndarray]],
+    lags: np.ndarray,
+    alphas: np.ndarray,
+    backend: str,
+) -> TRFFit:
+    """Fit from per-segment statistics (``full``: all rows; ``held``: the rows scored when a
+    segment is left out to choose alphas; ``sums``: per segment feature and brain sums)."""
+    x_mean, y_mean = _means(full, sums)
+    B = get_backend(backend, dtype="float64")
+    total = sum(full[1:], full[0])
+    gram, cross, _ = total.centred(x_mean, y_mean)
+    n_targets = cross.shape[1]
+    if alphas.size == 1:
+        best = np.full(n_targets, alphas[0])
+    else:
+        if len(full) < 2:
+            raise TRFError(
+                "choosing among several trf.alphas needs >= 2 training segments; raise "
+                "trf.n_folds to >= 3 or give one alpha."
+            )
+        sse = np.zeros((alphas.size, n_targets))
+        for j in range(len(full)):
+            g_j, c_j, _ = full[j].centred(x_mean, y_mean)
+            s, V, z = _solve(B, gram - g_j, cross - c_j)
+            gh, ch, yh = held[j].centred(x_mean, y_mean)
+            for i, alpha in enumerate(alphas):
+                w = V @ (z / (s + alpha)[:, None])
+                sse[i] += (yh - 2 * (w * ch).sum(0) + (w * (gh @ w)).sum(0)) / max(held[j].n, 1)
+        best = alphas[np.argmin(sse, axis=0)]
+    s, V, z = _solve(B, gram, cross)
+    w = np.empty_like(cross)
+    for alpha in np.unique(best):
+        cols = best == alpha
+        w[:, cols] = V @ (z[:, cols] / (s + alpha)[:, None])
+    coef = w.reshape(x_mean.size, len(lags), n_targets).transpose(1, 0, 2)
+    intercept = y_mean - x_mean @ coef.sum(0)
+    return TRFFit(coef=coef, intercept=intercept, alpha=best, lags=lags)
+
+
+def _segment_stats(x: np.ndarray, y: np.ndarray, lags: np.ndarray):
+    """All-row and valid-row statistics of one segment, and its feature and brain sums."""
+    return _stats(x, y, lags), _stats(x, y, lags, valid_slice(len(x), lags)), (x.sum(0), y.sum(0))
+
+
 def fit_trf(
     xs: Sequence[np.ndarray],
     ys: Sequence[np.ndarray],
@@ -183,39 +296,8 @@ def fit_trf(
     xs, ys = _segments(xs, ys)
     a = _check_alphas(alphas)
     lags = np.asarray(lags)
-    x_mean = np.concatenate(xs).mean(0)
-    y_mean = np.concatenate(ys).mean(0)
-    designs = [lag_matrix(x - x_mean, lags) for x in xs]
-    centred = [y - y_mean for y in ys]
-    grams = [d.T @ d for d in designs]
-    crosses = [d.T @ y for d, y in zip(designs, centred)]
-    gram, cross = sum(grams), sum(crosses)
-    B = get_backend(backend, dtype="float64")
-    n_targets = cross.shape[1]
-    if a.size == 1:
-        best = np.full(n_targets, a[0])
-    else:
-        if len(xs) < 2:
-            raise TRFError(
-                "choosing among several trf.alphas needs >= 2 training segments; raise "
-                "trf.n_folds to >= 3 or give one alpha."
-            )
-        mse = np.zeros((a.size, n_targets))
-        for j, (d, y) in enumerate(zip(designs, centred)):
-            s, V, z = _solve(B, gram - grams[j], cross - crosses[j])
-            keep = valid_slice(len(y), lags)
-            dv, yv = d[keep] @ V, y[keep]
-            for i, alpha in enumerate(a):
-                mse[i] += ((yv - dv @ (z / (s + alpha)[:, None])) ** 2).mean(0)
-        best = a[np.argmin(mse, axis=0)]
-    s, V, z = _solve(B, gram, cross)
-    w = np.empty_like(cross)
-    for alpha in np.unique(best):
-        cols = best == alpha
-        w[:, cols] = V @ (z[:, cols] / (s + alpha)[:, None])
-    coef = w.reshape(x_mean.size, len(lags), n_targets).transpose(1, 0, 2)
-    intercept = y_mean - x_mean @ coef.sum(0)
-    return TRFFit(coef=coef, intercept=intercept, alpha=best, lags=lags)
+    parts = [_segment_stats(x, y, lags) for x, y in zip(xs, ys)]
+    return _fit_stats(*(list(p) for p in zip(*parts)), lags, a, backend)
 
 
 # --------------------------------------------------------------------------- cross-validation
@@ -263,16 +345,18 @@ def cross_validated_trf(
         raise TRFError(f"trf.n_folds must be an integer >= 2, got {n_folds!r}")
     lags = lags_for(tmin, tmax, sfreq)
     check_window(len(x), lags, sfreq, n_folds, where)
+    a = _check_alphas(alphas)
     blocks = contiguous_blocks(len(x), n_folds)
+    parts = [_segment_stats(x[b], y[b], lags) for b in blocks]  # one pass over the data
     fold_scores, fold_alphas = [], []
     for k, test in enumerate(blocks):
-        train = [b for i, b in enumerate(blocks) if i != k]
-        fit = fit_trf([x[b] for b in train], [y[b] for b in train], lags, alphas, backend=backend)
+        train = [p for i, p in enumerate(parts) if i != k]
+        fit = _fit_stats(*(list(p) for p in zip(*train)), lags, a, backend)
         keep = valid_slice(test.stop - test.start, lags)
         pred = fit.predict(x[test])[keep]
         fold_scores.append(score_predictions(y[test][keep], pred, scoring))
         fold_alphas.append(fit.alpha)
-    full = fit_trf([x[b] for b in blocks], [y[b] for b in blocks], lags, alphas, backend=backend)
+    full = _fit_stats(*(list(p) for p in zip(*parts)), lags, a, backend)
     fold_scores = np.stack(fold_scores)
     return TRFResult(
         scores=fold_scores.mean(0),
