@@ -94,6 +94,7 @@ def test_layer_at_onsets_recovers_the_planted_layer(stores):
     good, noise = (float(ds["score"].sel(layer=k).mean()) for k in ("good", "noise"))
     assert good > 0.5 and good > noise + 0.3, (good, noise)
     assert ds.attrs["tmin"] == -0.1 and ds.attrs["n_folds"] == 4
+    assert len(ds.attrs["blocks"]) == 4 and ds.attrs["blocks"][0][0] == 0
     table = pd.read_csv(out["table"], sep="\t")
     assert len(table) == 2 * N_CH and {"layer", "channel", "score", "alpha"} <= set(table)
     assert open(out["figure"], "rb").read(8) == b"\x89PNG\r\n\x1a\n"

@@ -159,6 +159,7 @@ def trf(inputs: dict, outputs: dict, params: dict) -> None:
         ),
         cv="contiguous blocks, no shuffling; scored on samples whose every lag lies inside "
         "the held-out block",
+        blocks=[[b.start, b.stop] for b in next(iter(results.values())).blocks],
         features={layer: {"names": s.names, **s.attrs} for layer, s in series.items()},
     )
     title = f"{params['dataset']} × {params['model']}"
