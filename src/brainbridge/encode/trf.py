@@ -274,9 +274,11 @@ def _fit_stats(
     return TRFFit(coef=coef, intercept=intercept, alpha=best, lags=lags)
 
 
-def _segment_stats(x: np.ndarray, y: np.ndarray, lags: np.ndarray):
-    """All-row and valid-row statistics of one segment, and its feature and brain sums."""
-    return _stats(x, y, lags), _stats(x, y, lags, valid_slice(len(x), lags)), (x.sum(0), y.sum(0))
+def _segment_stats(x: np.ndarray, y: np.ndarray, lags: np.ndarray, held: bool):
+    """All-row and (when alphas are chosen: ``held``) valid-row statistics of one segment, and
+    its feature and brain sums."""
+    valid = _stats(x, y, lags, valid_slice(len(x), lags)) if held else None
+    return _stats(x, y, lags), valid, (x.sum(0), y.sum(0))
 
 
 def fit_trf(
@@ -296,7 +298,7 @@ def fit_trf(
     xs, ys = _segments(xs, ys)
     a = _check_alphas(alphas)
     lags = np.asarray(lags)
-    parts = [_segment_stats(x, y, lags) for x, y in zip(xs, ys)]
+    parts = [_segment_stats(x, y, lags, a.size > 1) for x, y in zip(xs, ys)]
     return _fit_stats(*(list(p) for p in zip(*parts)), lags, a, backend)
 
 
@@ -347,7 +349,7 @@ def cross_validated_trf(
     check_window(len(x), lags, sfreq, n_folds, where)
     a = _check_alphas(alphas)
     blocks = contiguous_blocks(len(x), n_folds)
-    parts = [_segment_stats(x[b], y[b], lags) for b in blocks]  # one pass over the data
+    parts = [_segment_stats(x[b], y[b], lags, a.size > 1) for b in blocks]  # one pass
     fold_scores, fold_alphas = [], []
     for k, test in enumerate(blocks):
         train = [p for i, p in enumerate(parts) if i != k]
