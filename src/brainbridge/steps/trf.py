@@ -65,7 +65,7 @@ def _layer_series(inputs: dict, params: dict, brain: xr.Dataset, where: str) -> 
 
 
 def _file_series(inputs: dict, params: dict, brain: xr.Dataset) -> dict:
-    spec = params["features"]
+    spec = params.get("features") or {}
     key = f"trf.features.{params['model']}"
     if "sfreq" not in spec:
         raise TRFError(f"{key}.sfreq missing: give the sampling rate (Hz) of the feature file.")
