@@ -160,3 +160,38 @@ def test_bad_window_and_alphas():
         fit_trf([x], [y], lags_for(0, 0.1, SFREQ), [-1.0])
     with pytest.raises(TRFError, match=r"needs >= 2 training segments"):
         fit_trf([x], [y], lags_for(0, 0.1, SFREQ), [1.0, 10.0])
+
+
+def _explicit_stats(x, y, lags, rows=slice(None)):
+    """The statistics from the explicit lagged design (the reference)."""
+    t = np.arange(len(x))[:, None] - lags[None, :]
+    D = lag_matrix(x, lags)[rows]
+    A = ((t >= 0) & (t < len(x))).astype(np.float64)[rows]
+    y = y[rows]
+    return {
+        "gram": D.T @ D,
+        "da": D.T @ A,
+        "aa": A.T @ A,
+        "cross": D.T @ y,
+        "ay": A.T @ y,
+        "d1": D.sum(0),
+        "a1": A.sum(0),
+        "yy": (y * y).sum(0),
+        "y1": y.sum(0),
+    }
+
+
+@pytest.mark.parametrize("window", [(-3, 5), (2, 6), (-7, -2), (0, 0), (-40, 40)])
+@pytest.mark.parametrize("valid", [False, True])
+def test_structured_statistics_equal_the_explicit_design(window, valid):
+    """The Toeplitz-with-edges statistics equal those of the explicit lag matrix."""
+    from brainbridge.encode.trf import _stats
+
+    rng = np.random.default_rng(11)
+    x, y = rng.standard_normal((50, 3)), rng.standard_normal((50, 2))
+    lags = np.arange(window[0], window[1] + 1)
+    rows = valid_slice(50, lags) if valid else None
+    got = _stats(x, y, lags, rows)
+    want = _explicit_stats(x, y, lags, rows or slice(None))
+    for key, value in want.items():
+        np.testing.assert_allclose(getattr(got, key), value, atol=1e-10, err_msg=key)

@@ -206,24 +206,59 @@ class _Stats:
         return gram, cross, yy
 
 
+def _lag_correlations(x: np.ndarray, n_lags: int) -> np.ndarray:
+    """``C[i] = sum_u x[u] (x) x[u + tau_i]`` (F x F) for ``tau_i = i - (n_lags - 1)``."""
+    L, F = x.shape
+    out = np.zeros((2 * n_lags - 1, F, F))
+    for i, tau in enumerate(range(-(n_lags - 1), n_lags)):
+        if abs(tau) < L:
+            out[i] = x[: L - tau].T @ x[tau:] if tau >= 0 else x[-tau:].T @ x[: L + tau]
+    return out
+
+
 def _stats(x: np.ndarray, y: np.ndarray, lags: np.ndarray, rows: slice | None = None) -> _Stats:
-    """Statistics of one segment (only ``rows`` of it, e.g. its valid samples)."""
-    rows = rows or slice(None)
-    t = np.arange(len(x))[:, None] - lags[None, :]
-    D = lag_matrix(x, lags)[rows]
-    A = ((t >= 0) & (t < len(x))).astype(np.float64)[rows]
-    y = y[rows]
+    """Statistics of one segment (only ``rows`` of it, e.g. its valid samples), without forming
+    the lagged design: the Gram matrix is Toeplitz up to the samples a lag pushes past an edge,
+    so it is the lagged cross-correlations minus those few samples' products."""
+    L, F = x.shape
+    n = len(lags)
+    r0, r1 = (0, L) if rows is None else (rows.start or 0, L if rows.stop is None else rows.stop)
+    r1 = max(r1, r0)
+    start = np.maximum(np.maximum(lags, 0), r0)  # rows t where lag k reaches inside
+    end = np.maximum(np.minimum(np.minimum(L + lags, L), r1), start)
+    lo, hi = np.clip(start - lags, 0, L), np.clip(end - lags, 0, L)  # as samples of x
+    cx = np.vstack([np.zeros(F), np.cumsum(x, axis=0)])
+    cy = np.vstack([np.zeros(y.shape[1]), np.cumsum(y, axis=0)])
+    s2 = np.maximum(start[:, None], start[None, :])
+    e2 = np.maximum(np.minimum(end[:, None], end[None, :]), s2)
+    da = cx[np.clip(e2 - lags[:, None], 0, L)] - cx[np.clip(s2 - lags[:, None], 0, L)]
+    cross = np.stack([x[lo[k] : hi[k]].T @ y[start[k] : end[k]] for k in range(n)])
+    corr = _lag_correlations(x, n)
+    pad = np.zeros((n, F))
+    xpad = np.vstack([pad, x, pad])
+    steps = np.arange(n)
+    gram = np.zeros((n, n, F, F))
+    for k in range(n):
+        if hi[k] <= lo[k]:
+            continue
+        block = corr[k - steps + n - 1].copy()  # tau = lag_k - lag_j
+        for a, b in ((0, lo[k]), (hi[k], L)):  # samples outside the rows of lag k
+            if b > a:
+                z = xpad[np.arange(a, b)[:, None] + (k - steps)[None, :] + n]  # (u, j, F)
+                block -= np.tensordot(x[a:b], z, axes=(0, 0)).transpose(1, 0, 2)
+        gram[k] = block
+    yr = y[r0:r1]
     return _Stats(
-        gram=D.T @ D,
-        da=D.T @ A,
-        aa=A.T @ A,
-        cross=D.T @ y,
-        ay=A.T @ y,
-        d1=D.sum(0),
-        a1=A.sum(0),
-        yy=(y * y).sum(0),
-        y1=y.sum(0),
-        n=D.shape[0],
+        gram=gram.transpose(2, 0, 3, 1).reshape(F * n, F * n),
+        da=da.transpose(2, 0, 1).reshape(F * n, n),
+        aa=(e2 - s2).astype(np.float64),
+        cross=cross.transpose(1, 0, 2).reshape(F * n, -1),
+        ay=cy[end] - cy[start],
+        d1=(cx[hi] - cx[lo]).T.ravel(),
+        a1=(end - start).astype(np.float64),
+        yy=(yr * yr).sum(0),
+        y1=yr.sum(0),
+        n=r1 - r0,
     )
 
 
