@@ -60,4 +60,5 @@ def test_trf_from_a_feature_file(root, tmp_path, shared_data, snakemake):
     table = pd.read_csv(out / "bci-run4__env.tsv", sep="\t")
     assert len(table) == 64 and set(table["layer"]) == {"env"}
     assert (out / "bci-run4__env.png").stat().st_size > 1000
-    assert (tmp_path / "results" / "qc_report.html").exists()
+    html = (tmp_path / "results" / "qc_report.html").read_text()
+    assert "Temporal response functions" in html and "bci-run4 × env" in html

@@ -53,6 +53,7 @@ def ingest_recording(inputs: dict, outputs: dict, params: dict) -> None:
     optional_inputs={
         "qc": "QC records (JSON)",
         "tokenizer_health": "codebook health TSVs of the tokenizers",
+        "trf": "temporal response function stores (feature files)",
     },
     optional_params={"title": "report title"},
 )
@@ -64,12 +65,17 @@ def qc_report(inputs: dict, outputs: dict, params: dict) -> None:
 
     records = read_qc_records(as_list(inputs.get("qc")))
     tokenizers = tokenizer_section(as_list(inputs.get("tokenizer_health")))
+    extra = [qc_section(records)] + ([tokenizers] if tokenizers else [])
+    if as_list(inputs.get("trf")):
+        from brainbridge.report.trf import trf_section
+
+        extra.append(trf_section(as_list(inputs.get("trf"))))
     build_report(
         encoding=[],
         alignment=[],
         out=outputs["html"],
         title=params.get("title", "brainbridge report"),
-        extra_sections=[qc_section(records)] + ([tokenizers] if tokenizers else []),
+        extra_sections=extra,
     )
 
 
