@@ -183,3 +183,14 @@ def test_config_checks_trf_datasets():
     assert "'trf.datasets.0': dataset 'sim-eeg' is not a continuous" in text
     assert "'trf.datasets.1': unknown dataset 'nope'" in text
     assert "'trf.features.simnet': a model has this name too" in text
+
+
+def test_event_series_impulses_and_boxcars():
+    rows = np.array([[1.0, 2.0], [3.0, -1.0]])
+    impulses = event_series(np.array([0.1, 0.5]), rows, n_times=100, sfreq=SFREQ)
+    assert np.flatnonzero(impulses[:, 0]).tolist() == [10, 50]
+    np.testing.assert_array_equal(impulses[50], [3.0, -1.0])
+    boxcars = event_series(np.array([0.1, 0.5]), rows, n_times=100, sfreq=SFREQ, duration=0.05)
+    assert np.flatnonzero(boxcars[:, 0]).tolist() == [*range(10, 15), *range(50, 55)]
+    with pytest.raises(TRFError, match=r"1 event onset\(s\) fall outside the recording"):
+        event_series(np.array([0.1, 1.5]), rows, n_times=100, sfreq=SFREQ, where="rec")
