@@ -192,3 +192,29 @@ def test_event_series_impulses_and_boxcars():
     assert np.flatnonzero(boxcars[:, 0]).tolist() == [*range(10, 15), *range(50, 55)]
     with pytest.raises(TRFError, match=r"1 event onset\(s\) fall outside the recording"):
         event_series(np.array([0.1, 1.5]), rows, n_times=100, sfreq=SFREQ, where="rec")
+
+
+def test_report_section_escapes_names(tmp_path):
+    from brainbridge.report.trf import trf_section
+
+    bad = "<script>x</script>"
+    ds = xr.Dataset(
+        {
+            "weight": (("layer", "lag", "feature", "channel"), np.ones((1, 3, 2, 2))),
+            "score": (("layer", "channel"), np.array([[0.1, 0.2]])),
+            "fold_score": (("layer", "fold", "channel"), np.zeros((1, 2, 2))),
+            "alpha": (("layer", "channel"), np.ones((1, 2))),
+        },
+        coords={
+            "layer": [bad],
+            "lag": [0.0, 0.01, 0.02],
+            "feature": ["onset", bad],
+            "channel": ["C1", bad],
+            "fold": [0, 1],
+        },
+        attrs={"sfreq": 100.0, "scoring": "pearson", "n_folds": 2, "tmin": 0.0, "tmax": 0.02},
+    )
+    ds.attrs.update(dataset=bad, model="m")
+    write_store(ds, tmp_path / "t.zarr", kind="trf")
+    body = trf_section([tmp_path / "t.zarr"]).body
+    assert "<script>" not in body and "&lt;script&gt;" in body
