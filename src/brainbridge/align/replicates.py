@@ -182,6 +182,9 @@ class ReplicateMean(Metric):
     def bootstrap_scores(self, brain: ArrayOrRDM, model: ArrayOrRDM, idx: np.ndarray) -> np.ndarray:
         return np.nanmean(self.metric.bootstrap_scores(brain, model, idx), axis=0)
 
+    def interval_replicates(self, boot: np.ndarray, observed: np.ndarray) -> np.ndarray:
+        return self.metric.interval_replicates(boot, observed)
+
 
 def with_replicate_groups(ds, replicates: dict | None, source: str):
     """An ``rdms`` Dataset with per-replicate labels (e.g. ``{subject: [...], session: [...]}``,
