@@ -204,9 +204,9 @@ def with_replicate_groups(ds, replicates: dict | None, source: str):
             )
         if len(values) != k:
             raise ValueError(
-                f"{source}: replicates.{key} has {len(values)} entries but the RDM files hold "
+                f"{source}: replicates.{key} has {len(values)} entries but the RDMs hold "
                 f"{k} replicates ({', '.join(map(str, ds['replicate'].values))}); give one "
-                "label per replicate, in the files' order."
+                "label per replicate, in this order."
             )
         coords[key] = ("replicate", np.asarray([str(v) for v in values], dtype=str))
     return ds.assign_coords(coords)
