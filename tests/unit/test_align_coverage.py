@@ -20,6 +20,8 @@ attenuates it, as the noise of the patterns attenuates the other RSA scores).
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 
@@ -91,11 +93,17 @@ def datasets():
     return out
 
 
+@functools.cache
+def _crossnobis_population():
+    """The crossnobis RDM of 1,500 stimuli and their model patterns (shared by 3 metrics)."""
+    trials, model, _ = _draw(np.random.default_rng(1), 1500, runs=N_RUNS)
+    return _crossnobis(trials), model
+
+
 def _truth(metric) -> float:
     rng = np.random.default_rng(1)
     if metric.name in CROSSNOBIS:  # the crossnobis RDM of 1,500 stimuli against the model's
-        trials, model, _ = _draw(rng, 1500, runs=N_RUNS)
-        return float(metric.score(_crossnobis(trials), model))
+        return float(metric.score(*_crossnobis_population()))
     if metric.name in N_DEPENDENT:
         return float(np.mean(metric.score(*_draw(rng, N_STIM, (2000,)))))
     return float(metric.score(*_draw(rng, 1500)))
