@@ -3,18 +3,18 @@
 Stimuli are drawn from a population (a 3-dimensional latent shared by a 20-feature "brain"
 with strong noise and a 40-feature "model"), so each simulated dataset is a new stimulus
 sample; the 200 datasets are drawn once for all metrics. The true value is the metric's
-population value (from 1,500 stimuli), except for metrics whose expectation depends on the
+population value (from 1,000 stimuli), except for metrics whose expectation depends on the
 number of stimuli (biased CKA, linear and RBF; whitened cosine, an uncentred inner product of
 double-centred second moments; Procrustes, SVCCA and mutual k-NN, whose chance level grows
 with n_features / n_stimuli): there it is the mean score at the simulated number of stimuli
-(2,000 datasets). At least 90% of 200 datasets' 95% intervals must contain it (resampling
+(1,000 datasets). At least 90% of 200 datasets' 95% intervals must contain it (resampling
 stimuli with their copies' pairs kept gave 89.5% for unbiased and 87% for biased linear CKA
-here; raw RBF Grams with copies' pairs zeroed 24% / 2%, raw Procrustes and SVCCA replicates
-3.5% / 0%).
+here; raw RBF Grams with copies' pairs zeroed 5% (biased) / 2% (unbiased), raw Procrustes
+and SVCCA replicates 3.5% / 0%).
 
 Crossnobis RDMs: each stimulus is recorded in two runs (trial noise as above); the brain RDM
 is the crossnobis RDM of the trials (noise precision from the residuals) and the true value is
-its comparison with the model's RDM at 1,500 stimuli (the noise of the distance estimates
+its comparison with the model's RDM at 1,000 stimuli (the noise of the distance estimates
 attenuates it, as the noise of the patterns attenuates the other RSA scores).
 """
 
@@ -29,6 +29,7 @@ from brainbridge.align import bootstrap_ci, get_metric
 from brainbridge.align.crossnobis import crossnobis_from_trials
 
 N_SIM, N_STIM, N_BOOT, N_RUNS = 200, 30, 200, 2
+N_POPULATION, N_MEAN = 1000, 1000  # stimuli for population values; datasets for expectations
 LATENT, P_BRAIN, P_MODEL, NOISE = 3, 20, 40, 2.0
 BIASED_CKA = "cka-kernel=linear-hsic=biased"
 # expectation depends on the number of stimuli: intervals cover the expectation at that n
@@ -95,18 +96,18 @@ def datasets():
 
 @functools.cache
 def _crossnobis_population():
-    """The crossnobis RDM of 1,500 stimuli and their model patterns (shared by 3 metrics)."""
-    trials, model, _ = _draw(np.random.default_rng(1), 1500, runs=N_RUNS)
+    """The crossnobis RDM of 1,000 stimuli and their model patterns (shared by 3 metrics)."""
+    trials, model, _ = _draw(np.random.default_rng(1), N_POPULATION, runs=N_RUNS)
     return _crossnobis(trials), model
 
 
 def _truth(metric) -> float:
     rng = np.random.default_rng(1)
-    if metric.name in CROSSNOBIS:  # the crossnobis RDM of 1,500 stimuli against the model's
+    if metric.name in CROSSNOBIS:  # the crossnobis RDM of 1,000 stimuli against the model's
         return float(metric.score(*_crossnobis_population()))
     if metric.name in N_DEPENDENT:
-        return float(np.mean(metric.score(*_draw(rng, N_STIM, (2000,)))))
-    return float(metric.score(*_draw(rng, 1500)))
+        return float(np.mean(metric.score(*_draw(rng, N_STIM, (N_MEAN,)))))
+    return float(metric.score(*_draw(rng, N_POPULATION)))
 
 
 @pytest.mark.parametrize("name", METRICS)

@@ -201,12 +201,13 @@ class WhitenedRSAMetric(RSAMetric):
 
     def bootstrap_scores(self, brain: ArrayOrRDM, model: ArrayOrRDM, idx: np.ndarray) -> np.ndarray:
         bv, mv, n, idx = self._single_model(brain, model, idx, "bootstrap")
-        # brain RDMs and the model's (last) whitened together: one solve per resample
-        both = squareform_vectors(np.vstack([bv.reshape(-1, bv.shape[-1]), mv[None]]))
-        out = np.empty((both.shape[0] - 1, len(idx)))
-        for sl in _chunks(len(idx), both.shape[0] * n * n * 6):
-            z = _resample_whitened(both, idx[sl], self.center)
-            out[:, sl] = _frobenius(z[:, :-1], z[:, -1:]).T
+        bsq = squareform_vectors(bv.reshape(-1, bv.shape[-1]))
+        msq = squareform_vectors(mv)[None]
+        out = np.empty((bsq.shape[0], len(idx)))
+        for sl in _chunks(len(idx), bsq.shape[0] * n * n * 6):
+            zb = _resample_whitened(bsq, idx[sl], self.center)
+            zm = _resample_whitened(msq, idx[sl], self.center)
+            out[:, sl] = _frobenius(zb, zm).T
         return out.reshape(*bv.shape[:-1], len(idx))
 
 
