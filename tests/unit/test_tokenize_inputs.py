@@ -22,6 +22,7 @@ torch.set_num_threads(1)
         ({"sfreq": None}, r"tokenizers\.t\.sfreq is missing"),
         ({"kind": "vqvae"}, r"tokenizers\.t\.kind is 'vqvae'"),
         ({"levels": 2}, r"unknown key\(s\) \['levels'\]"),
+        ({"spectrum": "power"}, r"tokenizers\.t\.spectrum is 'power'; choose one of"),
     ],
 )
 def test_config_errors_name_the_key(change, match):
