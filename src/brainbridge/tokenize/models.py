@@ -5,10 +5,11 @@ the training loss.
 
 - :class:`TFMTokenizer` works on each channel alone (montage-agnostic): short-time Fourier
   amplitudes (or, with ``spectrum: complex``, the complex spectrum with its amplitude
-  log-compressed, which keeps the sign of evoked responses), a frequency-axis encoder per frame, ``patch`` frames per token, a time-axis
-  transformer over the tokens, one codebook; the decoder rebuilds each token's spectral patch
-  and its stretch of signal. With ``mask_ratio`` > 0 a random share of tokens is hidden from the
-  time encoder during training (masked-patch objective).
+  log-compressed, which keeps the sign of evoked responses), a frequency-axis encoder per
+  frame, ``patch`` frames per token, a time-axis transformer over the tokens, one codebook;
+  the decoder rebuilds each token's spectral patch and its stretch of signal. With
+  ``mask_ratio`` > 0 a random share of tokens is hidden from the time encoder during training
+  (masked-patch objective).
 - :class:`SensorTokenizer` embeds each sensor from its position, orientation and type,
   compresses any number of sensors into ``n_sources`` latent sources by cross-attention (per
   time patch), codes the sources with residual VQ (``levels``), and rebuilds every sensor by
