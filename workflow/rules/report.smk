@@ -37,6 +37,7 @@ rule report:
         searchlight=expand(f"{OUT}/searchlight/{{pair}}.{{ext}}", pair=SL_PAIRS, ext=["zarr", "maps"]),
         decoding=decoding_stores(),  # decode_models.smk
         tokenizer_health=expand(f"{OUT}/tokenizers/{{t}}/health.tsv", t=TOKENIZERS),
+        tokenizer_probes=probe_tables(),  # tokenize.smk
     output:
         html=f"{OUT}/report.html",
         alignment_table=f"{OUT}/tables/alignment.tsv",
@@ -52,6 +53,7 @@ rule report:
             searchlight=[p for p in input.searchlight if p.endswith(".zarr")],
             decoding=list(input.decoding),
             tokenizer_health=list(input.tokenizer_health),
+            tokenizer_probes=list(input.tokenizer_probes),
             **({"truth": input.extra[0], "recovery": input.extra[1]} if SIMULATED else {}),
         ),
         encoding_table=lambda w, output: f"-o encoding_table={shlex.quote(output.encoding_table)}" if ENC_PAIRS else "",

@@ -51,6 +51,7 @@ def ingest_recording(inputs: dict, outputs: dict, params: dict) -> None:
     optional_inputs={
         "qc": "QC records (JSON)",
         "tokenizer_health": "codebook health TSVs of the tokenizers",
+        "tokenizer_probes": "linear-probe TSVs of the tokenizers",
     },
     optional_params={"title": "report title"},
 )
@@ -61,7 +62,9 @@ def qc_report(inputs: dict, outputs: dict, params: dict) -> None:
     from brainbridge.report.tokenizers import tokenizer_section
 
     records = read_qc_records(as_list(inputs.get("qc")))
-    tokenizers = tokenizer_section(as_list(inputs.get("tokenizer_health")))
+    tokenizers = tokenizer_section(
+        as_list(inputs.get("tokenizer_health")), as_list(inputs.get("tokenizer_probes"))
+    )
     build_report(
         encoding=[],
         alignment=[],

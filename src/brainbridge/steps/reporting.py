@@ -29,6 +29,7 @@ def _concat(paths: list) -> pd.DataFrame:
         "searchlight": "searchlight stores (maps beside them)",
         "decoding": "decoding stores",
         "tokenizer_health": "codebook health TSVs of the tokenizers",
+        "tokenizer_probes": "linear-probe TSVs of the tokenizers",
     },
     optional_outputs={"encoding_table": "all encoding rows (TSV)"},
     optional_params={"title": "report title"},
@@ -40,7 +41,9 @@ def report(inputs: dict, outputs: dict, params: dict) -> None:
             write_table(_concat(as_list(inputs.get(f"{key}_tables"))), outputs[f"{key}_table"])
     qc = as_list(inputs.get("qc"))
     extra = [qc_section(read_qc_records(qc))] if qc else []
-    tokenizers = tokenizer_section(as_list(inputs.get("tokenizer_health")))
+    tokenizers = tokenizer_section(
+        as_list(inputs.get("tokenizer_health")), as_list(inputs.get("tokenizer_probes"))
+    )
     if tokenizers:
         extra.append(tokenizers)
     if as_list(inputs.get("decoding")):
