@@ -124,11 +124,10 @@ def test_planted_truth_is_recovered(demo):
     tokens = table["dataset"] == "sim-eeg@sim-tfm"
     misses = table[~table["match"] & ~tokens]
     assert misses.empty, misses.to_string()
-    # the tokens as a brain store: alignment recovers every planted window, the high-SNR
-    # middle one (conv2) included
+    # the tokens as a brain store: encoding, RSA and CKA recover every planted window, the
+    # high-SNR middle one (conv2) included
     assert tokens.sum() == 9 and table.loc[tokens, "score_best"].notna().all()
-    aligned = table[tokens & (table["method"] != "encoding")]
-    assert aligned["match"].all(), aligned.to_string()
+    assert table.loc[tokens, "match"].all(), table[tokens].to_string()
 
 
 def test_decoding_identifies_stimuli_from_the_planted_units(demo):
