@@ -7,8 +7,8 @@ Everything starts from the cross-validated fits, computed once (:class:`CVFit`).
   points is kept) and every fold's model is refitted on its permuted training responses. The
   refit is exact and cheap: with each target's penalty fixed at its observed choice, ridge
   predictions are linear in the training responses (``pred = H @ stimulus means``), so a batch
-  of permutations is one matrix product of ``H`` with the permuted means. Permuting only the
-  held-out predictions would not do: each fold's model is trained on the other folds' test
+  of permutations is one matrix product of the permuted smoothers with the means. Permuting
+  only the held-out predictions would not do: each fold's model is trained on the other folds' test
   responses, so the fold scores are coupled, and a null that breaks the coupling is too narrow
   (p-values of null data pile up near 0). Under the null (responses independent of the
   features) stimuli are exchangeable, and ``p = (1 + #{null >= observed}) / (1 +
@@ -103,8 +103,8 @@ def permutation_test(
     max_null = np.full(n_permutations, -np.inf)
     unit_null = np.zeros((n_permutations, summary.shape[1]))
     tb = _target_batch(folds)
-    n_train = max(f.train.size for f in folds)
-    pb = max(1, _ELEMENTS // (n_train * tb))
+    m = max(f.test.size for f in folds)
+    pb = max(1, _ELEMENTS // (m * tb))
     for cols in _batches(n_targets, tb):
         for rows in _batches(n_permutations, pb):
             null = np.zeros((rows.stop - rows.start, cols.stop - cols.start))
@@ -135,20 +135,34 @@ def _refit_scores(
     scoring: str,
 ) -> np.ndarray:
     """Scores of one fold under a batch of permutations: ``relabel[b, s]`` is the stimulus
-    whose responses stimulus ``s`` gets, ``perm[b]`` the same within this fold's rows."""
+    whose responses stimulus ``s`` gets, ``perm[b]`` the same within this fold's rows.
+
+    Row ``j`` of a permutation's predictions is taken to the held-out stimulus whose responses
+    it is compared with, and the training responses to their columns of ``means``: the
+    smoother of each permutation becomes a (m, n_stimuli) matrix, and the predictions of every
+    permutation are one matrix product with ``means``.
+    """
     b, m = perm.shape
+    inverse = np.argsort(perm, axis=1)
+    batch = np.arange(b)[:, None, None]
+    columns = relabel[:, f.train][:, None, :]  # (b, 1, n_train)
     alpha = f.alpha[cols]
-    pred = np.empty((b, m, alpha.size))
-    responses = means[:, cols][relabel[:, f.train]]  # (b, n_train, t)
+    y_sum, y_sq, count = f.y_sum[:, cols], f.y_sq[:, cols], f.count
+    means = means[:, cols]
+    null = np.empty((b, alpha.size))
     for a in np.unique(alpha):
         sel = np.flatnonzero(alpha == a)
-        stacked = responses[:, :, sel].transpose(1, 0, 2).reshape(f.train.size, -1)
-        pred[:, :, sel] = (f.hat[float(a)] @ stacked).reshape(m, b, sel.size).transpose(1, 0, 2)
-    y_sum, y_sq, count = f.y_sum[:, cols][perm], f.y_sq[:, cols], f.count[perm]  # (b, m, t)
-    syp = np.einsum("bmt,bmt->bt", y_sum, pred)
-    sp = np.einsum("bm,bmt->bt", count, pred)
-    spp = np.einsum("bm,bmt->bt", count, pred * pred)
-    return score_from_sums(syp, y_sum.sum(1), sp, y_sq.sum(0), spp, count.sum(1)[:, None], scoring)
+        smoother = np.zeros((b, m, means.shape[0]))
+        smoother[batch, np.arange(m)[None, :, None], columns] = f.hat[float(a)][inverse]
+        pred = (smoother.reshape(b * m, -1) @ means[:, sel]).reshape(b, m, sel.size)
+        ys = y_sum[:, sel]
+        syp = np.einsum("bmt,mt->bt", pred, ys)
+        sp = np.einsum("m,bmt->bt", count, pred)
+        spp = np.einsum("m,bmt->bt", count, pred * pred)
+        null[:, sel] = score_from_sums(
+            syp, ys.sum(0), sp, y_sq[:, sel].sum(0), spp, count.sum(), scoring
+        )
+    return null
 
 
 def bootstrap_summary(
