@@ -393,3 +393,20 @@ def test_too_few_runs_stop_the_step_before_anything_is_written(stores):
     with pytest.raises(ValueError, match=r"fmri\.zarr.*lower encoding\.n_folds|encoding\.groups"):
         _encode(stores, "fmri", groups="run")
     assert not (stores / "fmri.enc.zarr").exists() and not (stores / "fmri.enc.tsv").exists()
+
+
+def test_report_marks_significance_and_shows_ceilings(stores):
+    from brainbridge.report import build_report
+
+    _encode(stores, "fmri")
+    _encode(stores, "eeg")
+    out = build_report(
+        encoding=[stores / "fmri.enc.zarr", stores / "eeg.enc.zarr"],
+        alignment=[],
+        out=stores / "report.html",
+    )
+    text = out.read_text(encoding="utf-8")
+    assert "encoding normalised heatmap toy-fmri" in text  # score / ceiling beside the raw one
+    assert text.count("BH-FDR q &lt; 0.05") >= 3  # fMRI cells, EEG heatmap and time course
+    assert "NC: noise ceiling" in text and "Grey: noise ceiling" in text
+    assert "labels permuted within each fold" in text  # the methods paragraph
