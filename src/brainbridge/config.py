@@ -208,6 +208,33 @@ def _tokenizer_errors(config: dict, source: str) -> list[str]:
     return messages
 
 
+def _trf_errors(config: dict, source: str) -> list[str]:
+    """TRF datasets are continuous M/EEG recordings; feature files do not shadow models."""
+    messages = []
+    trf = config.get("trf") or {}
+    datasets = config.get("datasets", {})
+    named = [(f"datasets.{i}", d) for i, d in enumerate(trf.get("datasets", []))]
+    named += [
+        (f"features.{k}.dataset", v.get("dataset")) for k, v in trf.get("features", {}).items()
+    ]
+    for key, name in named:
+        ds = datasets.get(name)
+        if ds is None:
+            messages.append(f"{source}: key 'trf.{key}': unknown dataset {name!r}.")
+        elif ds.get("modality") not in ("eeg", "meg") or ds.get("store") != "continuous":
+            messages.append(
+                f"{source}: key 'trf.{key}': dataset {name!r} is not a continuous M/EEG "
+                "recording; set its 'store: continuous' (one run)."
+            )
+    for name in trf.get("features", {}):
+        if name in config.get("models", {}):
+            messages.append(
+                f"{source}: key 'trf.features.{name}': a model has this name too; rename the "
+                "feature file's entry (it names the outputs trf/DATASET__NAME)."
+            )
+    return messages
+
+
 def expand_path(value: str, config: dict) -> str:
     """Replace ``{name}`` with ``config['paths'][name]`` (e.g. ``{data}/eegbci/S001``)."""
     paths = config.get("paths", {})
@@ -225,7 +252,7 @@ def check_config(config: dict, source: str = "config") -> dict:
     messages = _name_errors(config, source) + _schema_errors(config, source)
     if not messages:
         messages = _reference_errors(config, source) + _rdm_errors(config, source)
-        messages += _tokenizer_errors(config, source)
+        messages += _tokenizer_errors(config, source) + _trf_errors(config, source)
     if messages:
         raise ConfigError("invalid configuration:\n  - " + "\n  - ".join(messages))
     return config

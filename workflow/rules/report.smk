@@ -1,6 +1,8 @@
 # Planted-vs-recovered table (simulated data), tidy tables and the HTML report.
 
-PAIRS = expand("{dataset}__{model}", dataset=DATASETS + TOKEN_BRAINS, model=MODELS)
+PAIRS = expand(
+    "{dataset}__{model}", dataset=[d for d in DATASETS if d not in CONTINUOUS] + TOKEN_BRAINS, model=MODELS
+)
 ENC_PAIRS = expand("{dataset}__{model}", dataset=ENCODED, model=EXTRACTED)  # no RDM datasets / models
 
 
@@ -37,6 +39,7 @@ rule report:
         searchlight=expand(f"{OUT}/searchlight/{{pair}}.{{ext}}", pair=SL_PAIRS, ext=["zarr", "maps"]),
         decoding=decoding_stores(),  # decode_models.smk
         tokenizer_health=expand(f"{OUT}/tokenizers/{{t}}/health.tsv", t=TOKENIZERS),
+        trf=[f"{OUT}/trf/{d}__{m}.zarr" for d, m in TRF_PAIRS],  # trf.smk
     output:
         html=f"{OUT}/report.html",
         alignment_table=f"{OUT}/tables/alignment.tsv",
@@ -52,6 +55,7 @@ rule report:
             searchlight=[p for p in input.searchlight if p.endswith(".zarr")],
             decoding=list(input.decoding),
             tokenizer_health=list(input.tokenizer_health),
+            trf=list(input.trf),
             **({"truth": input.extra[0], "recovery": input.extra[1]} if SIMULATED else {}),
         ),
         encoding_table=lambda w, output: f"-o encoding_table={shlex.quote(output.encoding_table)}" if ENC_PAIRS else "",

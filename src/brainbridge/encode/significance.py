@@ -30,8 +30,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import false_discovery_control
 
+from brainbridge.correction import fdr_bh
 from brainbridge.encode.cv import CVFit, FoldData, cv_scores, score_from_sums
 
 CORRECTIONS = ("max", "fdr")
@@ -120,7 +120,7 @@ def permutation_test(
         n_ge = n_permutations - np.searchsorted(ordered, observed - _TIE, side="left")
         p_corr = (1.0 + n_ge) / (1.0 + n_permutations)
     else:
-        p_corr = false_discovery_control(p, method="bh")
+        p_corr = fdr_bh(p)
     unit_obs = observed @ summary
     unit_p = (1.0 + (unit_null >= unit_obs - _TIE).sum(0)) / (1.0 + n_permutations)
     return Significance(p, p_corr, unit_p, int(n_permutations))

@@ -17,6 +17,7 @@ SUBJECT = "subject"  # replicate -> subject: replicates of one subject form a gr
 SESSION = "session"  # replicate -> session (or run) within its subject
 STIMULUS2 = "stimulus2"  # the column dim of an RDM (same ids as `stimulus`)
 SEGMENT = "segment"  # a window of a continuous recording (tokens)
+EVENT = "event"  # a stimulus event of a continuous recording (onset, stimulus, condition)
 SOURCE = "source"  # a latent source of a sensor-aware tokenizer
 TOKEN = "token"  # a token step
 LEVEL = "level"  # an RVQ level
@@ -48,6 +49,11 @@ TOKENIZER = "tokenizer"
 CHECKPOINT_SHA256 = "checkpoint_sha256"
 
 SCHEMA = 1
+
+# temporal response functions
+LAG = "lag"  # TRF lag (s; positive: the response follows the stimulus)
+FEATURE = "feature"  # a feature of a stimulus time series
+FOLD = "fold"  # a cross-validation block
 
 # decoding results (identification of layer features from the brain)
 DECODER = "decoder"  # ridge | contrastive

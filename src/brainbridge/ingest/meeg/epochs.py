@@ -83,3 +83,15 @@ def raw_to_dataset(raw: mne.io.BaseRaw, *, modality: str) -> xr.Dataset:
         },
         attrs={n.SFREQ: float(raw.info["sfreq"]), n.MODALITY: modality, "units": "V"},
     )
+
+
+def with_events(ds: xr.Dataset, meta: pd.DataFrame) -> xr.Dataset:
+    """A continuous store Dataset with its stimulus events (dim ``event``: ``stimulus``,
+    ``condition``, ``onset`` in s from the first sample)."""
+    return ds.assign_coords(
+        {
+            n.STIMULUS: (n.EVENT, meta["stimulus"].astype(str).to_numpy()),
+            n.CONDITION: (n.EVENT, meta["condition"].astype(str).to_numpy()),
+            n.ONSET: (n.EVENT, meta["onset"].to_numpy(dtype=np.float64)),
+        }
+    )
