@@ -44,6 +44,7 @@ STEPS: dict[str, str] = {
     "generalize-group": "brainbridge.steps.decoding:generalize_group",
     "decoding-report": "brainbridge.steps.decoding:decoding_report",
     "encode": "brainbridge.steps.encoding:encode",
+    "trf": "brainbridge.steps.trf:trf",
     "align": "brainbridge.steps.alignment:align",
     "align-group": "brainbridge.steps.alignment:align_group",
     "model-rdms": "brainbridge.steps.model_rdms:ingest_model_rdm",
@@ -53,6 +54,7 @@ STEPS: dict[str, str] = {
     "train-tokenizer": "brainbridge.steps.tokenization:train_tokenizer",
     "tokenize": "brainbridge.steps.tokenization:tokenize_dataset",
     "token-brain": "brainbridge.steps.tokenization:token_brain",
+    "probe-tokens": "brainbridge.steps.tokenization:probe_tokens",
 }
 
 

@@ -32,6 +32,8 @@ def _concat(paths: list) -> pd.DataFrame:
         "timegen": "temporal-generalization stores (datasets and groups)",
         "group_alignment": "group-level alignment stores (alignment.groups)",
         "tokenizer_health": "codebook health TSVs of the tokenizers",
+        "tokenizer_probes": "linear-probe TSVs of the tokenizers",
+        "trf": "temporal response function stores",
     },
     optional_outputs={"encoding_table": "all encoding rows (TSV)"},
     optional_params={"title": "report title"},
@@ -43,7 +45,9 @@ def report(inputs: dict, outputs: dict, params: dict) -> None:
             write_table(_concat(as_list(inputs.get(f"{key}_tables"))), outputs[f"{key}_table"])
     qc = as_list(inputs.get("qc"))
     extra = [qc_section(read_qc_records(qc))] if qc else []
-    tokenizers = tokenizer_section(as_list(inputs.get("tokenizer_health")))
+    tokenizers = tokenizer_section(
+        as_list(inputs.get("tokenizer_health")), as_list(inputs.get("tokenizer_probes"))
+    )
     if tokenizers:
         extra.append(tokenizers)
     decoding, timegen = as_list(inputs.get("decoding")), as_list(inputs.get("timegen"))
@@ -51,6 +55,10 @@ def report(inputs: dict, outputs: dict, params: dict) -> None:
         from brainbridge.report.decoding import decoding_section
 
         extra.append(decoding_section(decoding, timegen))
+    if as_list(inputs.get("trf")):
+        from brainbridge.report.trf import trf_section
+
+        extra.append(trf_section(as_list(inputs.get("trf"))))
     build_report(
         extra_sections=extra or None,
         group_sections=group_sections(
