@@ -190,9 +190,21 @@ def _tokenizer_errors(config: dict, source: str) -> list[str]:
 
     messages = []
     datasets = config.get("datasets", {})
-    skip = ("datasets", "tokenize", "align", "resources")
+    skip = ("datasets", "tokenize", "align", "resources", "probe")
     for name, tok in (config.get("tokenizers") or {}).items():
         key = f"{source}: key 'tokenizers.{name}"
+        coded = tok.get("tokenize") or tok.get("datasets", [])
+        for d in (tok.get("probe") or {}).get("datasets", []):
+            if d not in coded:
+                messages.append(
+                    f"{key}.probe.datasets': {d!r} is not tokenized by {name!r} (it codes "
+                    f"{coded}); add it to tokenizers.{name}.tokenize."
+                )
+            elif datasets.get(d, {}).get("store") == "continuous":
+                messages.append(
+                    f"{key}.probe.datasets': {d!r} is a continuous store; a probe needs "
+                    "labelled trials (an epochs dataset)."
+                )
         for field in ("datasets", "tokenize"):
             for d in tok.get(field, []):
                 if d not in datasets:

@@ -14,6 +14,7 @@ from brainbridge.encode import (
     make_folds,
     score_predictions,
 )
+from brainbridge.encode.backend import numerics as get_backend_numerics
 
 ALPHAS = np.logspace(-3, 5, 9)
 BACKENDS = ["numpy", "torch"]
@@ -241,6 +242,7 @@ def test_results_record_the_numerics_used(backend):
     X, Y = _data(*SHAPES["dual"])
     res = cross_validated_scores(X, Y, ALPHAS, backend=backend)
     assert res.numerics == {"backend": backend, "device": "cpu", "dtype": "float64"}
+    assert get_backend_numerics(backend) == res.numerics  # what the encoding step records
     fit = fit_ridge_loo(X.astype(np.float32), Y.astype(np.float32), ALPHAS, backend=backend)
     assert (fit.backend, fit.device, fit.dtype) == (backend, "cpu", "float32")  # float32 in
     assert fit.coef.dtype == np.float32
@@ -291,6 +293,7 @@ def test_encoding_step_records_backend_device_and_dtype(tmp_path):
     for backend in BACKENDS:
         out = {"store": tmp_path / f"{backend}.zarr", "table": tmp_path / f"{backend}.tsv"}
         cfg = {"alphas": list(ALPHAS), "n_folds": 4, "scoring": "pearson", "backend": backend}
+        cfg |= {"n_permutations": 0, "n_bootstrap": 0}  # numerics only: no statistics
         params = {"dataset": "toy", "model": "toy", "encoding": cfg}
         get_step("encode")(inputs, out, params)
         attrs = open_store(out["store"], "encoding").attrs

@@ -222,3 +222,12 @@ def get_backend(
     if name == "torch":
         return TorchBackend(dtype, device)
     raise ValueError(f"backend must be one of {(*BACKENDS, 'auto')}, got {name!r}")
+
+
+def numerics(
+    backend: str | Backend = "auto", *, dtype: str | None = None, device: str | None = None
+) -> dict[str, str]:
+    """``{"backend", "device", "dtype"}`` a ridge fit with these settings runs with (float64
+    input; float32 input keeps float32 unless ``dtype`` says otherwise), for store attrs."""
+    B = get_backend(backend, dtype=dtype, device=device)
+    return {"backend": B.name, "device": B.device_name, "dtype": B.dtype_name}

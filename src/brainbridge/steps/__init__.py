@@ -54,6 +54,7 @@ STEPS: dict[str, str] = {
     "train-tokenizer": "brainbridge.steps.tokenization:train_tokenizer",
     "tokenize": "brainbridge.steps.tokenization:tokenize_dataset",
     "token-brain": "brainbridge.steps.tokenization:token_brain",
+    "probe-tokens": "brainbridge.steps.tokenization:probe_tokens",
 }
 
 

@@ -53,6 +53,7 @@ def ingest_recording(inputs: dict, outputs: dict, params: dict) -> None:
     optional_inputs={
         "qc": "QC records (JSON)",
         "tokenizer_health": "codebook health TSVs of the tokenizers",
+        "tokenizer_probes": "linear-probe TSVs of the tokenizers",
         "trf": "temporal response function stores (feature files)",
     },
     optional_params={"title": "report title"},
@@ -64,7 +65,9 @@ def qc_report(inputs: dict, outputs: dict, params: dict) -> None:
     from brainbridge.report.tokenizers import tokenizer_section
 
     records = read_qc_records(as_list(inputs.get("qc")))
-    tokenizers = tokenizer_section(as_list(inputs.get("tokenizer_health")))
+    tokenizers = tokenizer_section(
+        as_list(inputs.get("tokenizer_health")), as_list(inputs.get("tokenizer_probes"))
+    )
     extra = [qc_section(records)] + ([tokenizers] if tokenizers else [])
     if as_list(inputs.get("trf")):
         from brainbridge.report.trf import trf_section

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from brainbridge.atomic import write_table
+from brainbridge.report.group import group_sections
 from brainbridge.report.html import build_report
 from brainbridge.report.qc import qc_section, read_qc_records
 from brainbridge.report.tokenizers import tokenizer_section
@@ -28,7 +29,10 @@ def _concat(paths: list) -> pd.DataFrame:
         "recovery": "planted-vs-recovered TSV",
         "searchlight": "searchlight stores (maps beside them)",
         "decoding": "decoding stores",
+        "timegen": "temporal-generalization stores (datasets and groups)",
+        "group_alignment": "group-level alignment stores (alignment.groups)",
         "tokenizer_health": "codebook health TSVs of the tokenizers",
+        "tokenizer_probes": "linear-probe TSVs of the tokenizers",
         "trf": "temporal response function stores",
     },
     optional_outputs={"encoding_table": "all encoding rows (TSV)"},
@@ -41,19 +45,25 @@ def report(inputs: dict, outputs: dict, params: dict) -> None:
             write_table(_concat(as_list(inputs.get(f"{key}_tables"))), outputs[f"{key}_table"])
     qc = as_list(inputs.get("qc"))
     extra = [qc_section(read_qc_records(qc))] if qc else []
-    tokenizers = tokenizer_section(as_list(inputs.get("tokenizer_health")))
+    tokenizers = tokenizer_section(
+        as_list(inputs.get("tokenizer_health")), as_list(inputs.get("tokenizer_probes"))
+    )
     if tokenizers:
         extra.append(tokenizers)
-    if as_list(inputs.get("decoding")):
+    decoding, timegen = as_list(inputs.get("decoding")), as_list(inputs.get("timegen"))
+    if decoding or timegen:
         from brainbridge.report.decoding import decoding_section
 
-        extra.append(decoding_section(as_list(inputs.get("decoding"))))
+        extra.append(decoding_section(decoding, timegen))
     if as_list(inputs.get("trf")):
         from brainbridge.report.trf import trf_section
 
         extra.append(trf_section(as_list(inputs.get("trf"))))
     build_report(
         extra_sections=extra or None,
+        group_sections=group_sections(
+            as_list(inputs.get("alignment")), as_list(inputs.get("group_alignment"))
+        ),
         encoding=as_list(inputs.get("encoding")),
         alignment=as_list(inputs.get("alignment")),
         out=outputs["html"],

@@ -152,6 +152,7 @@ KINDS: dict[str, StoreKind] = {
                 n.CHANNEL: CoordSpec((n.CHANNEL,), "UO", unique=True),
                 n.CH_TYPE: CoordSpec((n.CHANNEL,), "UO"),
                 n.POSITION: CoordSpec((n.CHANNEL, n.SPACE), "f", required=False),
+                n.ORIENTATION: CoordSpec((n.CHANNEL, n.SPACE), "f", required=False),
                 n.TIME: CoordSpec((n.TIME,), "f"),
             },
             attrs={n.SFREQ: _positive_number, n.MODALITY: lambda v: v in _MEEG},
@@ -165,6 +166,7 @@ KINDS: dict[str, StoreKind] = {
                 n.CHANNEL: CoordSpec((n.CHANNEL,), "UO", unique=True),
                 n.CH_TYPE: CoordSpec((n.CHANNEL,), "UO"),
                 n.POSITION: CoordSpec((n.CHANNEL, n.SPACE), "f", required=False),
+                n.ORIENTATION: CoordSpec((n.CHANNEL, n.SPACE), "f", required=False),
                 n.TIME: CoordSpec((n.TIME,), "f"),
                 # stimulus events (when the dataset configures `events`): onset in s from the
                 # first sample

@@ -30,6 +30,7 @@ RUN = "run"
 ONSET = "onset"
 CH_TYPE = "ch_type"
 POSITION = "position"  # (channel, space) or (voxel, space), metres or mm as `units`
+ORIENTATION = "orientation"  # (channel, space): MEG coil normal (unit vector), EEG zeros
 REGION_COORD = REGION  # region label of each voxel / parcel / target
 TOKEN_TIME = "token_time"  # centre of each token (s; epochs: relative to the event)
 
