@@ -29,7 +29,7 @@ from brainbridge.tokenize import open_source, tokenize, train
 from brainbridge.tokenize.data import TokenizerDataError, scale_vector, windows_of
 from brainbridge.tokenize.health import _row_r
 from brainbridge.tokenize.probe import band_power, linear_probe, random_codebook
-from brainbridge.tokenize.tokens import code_vectors, token_histograms
+from brainbridge.tokenize.readout import code_vectors, token_histograms
 
 DATA = Path(os.environ.get("BRAINBRIDGE_DATA", "../shared/data"))
 EEGBCI = DATA / "eegbci" / "S001"

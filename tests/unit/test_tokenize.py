@@ -12,7 +12,7 @@ from brainbridge.store.contract import StoreError
 from brainbridge.store.provenance import checksum
 from brainbridge.tokenize import build, load_model, open_source, resolve, tokenize, train
 from brainbridge.tokenize.checkpoint import CheckpointError, save_model
-from brainbridge.tokenize.tokens import as_brain, token_histograms
+from brainbridge.tokenize.readout import as_brain, token_histograms
 from brainbridge.tokenize.train import write_trained
 
 torch.set_num_threads(1)

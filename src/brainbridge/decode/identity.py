@@ -14,7 +14,6 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from brainbridge.decode.contrastive import ContrastiveConfig, ContrastiveDecoder
 from brainbridge.decode.crossval import LEVELS, cross_identify, sliding_windows
 from brainbridge.decode.identification import METRICS, check_top_k, make_decoding_folds
 from brainbridge.decode.ridge_decoder import RidgeDecoder
@@ -60,6 +59,8 @@ def make_decoder(name: str, cfg: dict, units: Units, seed: int) -> Callable:
     if name == "ridge":
         return RidgeDecoder(cfg["alphas"], backend=cfg.get("backend", "numpy")).as_decoder()
     if name == "contrastive":
+        from brainbridge.decode.contrastive import ContrastiveConfig, ContrastiveDecoder  # torch
+
         conf = ContrastiveConfig.from_dict(cfg.get("contrastive"))
         return ContrastiveDecoder(conf, positions=units.positions, seed=seed).as_decoder()
     raise ValueError(f"decoding.decoders lists {name!r}; use any of {DECODERS}")
@@ -78,6 +79,8 @@ def check_decoding(
     smallest = min(np.unique(stim_index[test]).size for _, test in folds)
     check_top_k(cfg.get("top_k", (1, 5)), smallest)
     if "contrastive" in decoders:
+        from brainbridge.decode.contrastive import ContrastiveConfig  # torch
+
         conf = ContrastiveConfig.from_dict(cfg.get("contrastive"))
         n_train = min(len(train) for train, _ in folds)
         usable = int(n_train * (1 - conf.valid_fraction))

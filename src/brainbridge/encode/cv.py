@@ -27,9 +27,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
-from sklearn.model_selection import KFold
 
 from brainbridge.encode.ridge import SCORINGS, fit_ridge_loo, make_folds
 
@@ -79,6 +76,9 @@ def run_components(stimulus: np.ndarray, run: np.ndarray) -> np.ndarray:
     _, s = np.unique(np.asarray(stimulus).astype(str), return_inverse=True)
     _, r = np.unique(np.asarray(run).astype(str), return_inverse=True)
     n_s, n_r = s.max() + 1, r.max() + 1
+    from scipy.sparse import coo_matrix  # here: scipy.sparse and sklearn cost ~1 s at start-up
+    from scipy.sparse.csgraph import connected_components
+
     graph = coo_matrix((np.ones(s.size), (r, n_r + s)), shape=(n_r + n_s, n_r + n_s))
     _, label = connected_components(graph, directed=False)
     return label[r]
@@ -136,6 +136,8 @@ def make_encoding_folds(
             make_folds(stimulus.size, n_folds, groups=stimulus, seed=seed), "stimulus", n_stim
         )
     names, index = np.unique(stimulus, return_inverse=True)
+    from sklearn.model_selection import KFold
+
     kfold = KFold(n_folds, shuffle=True, random_state=seed)
     folds = []
     for _, test_stims in kfold.split(names):

@@ -84,11 +84,10 @@ def decode_layers(inputs: dict, outputs: dict, params: dict) -> None:
     Without an ``activations`` input the targets are the one-hot categories of
     ``decoding.by`` (label designs such as fMRI blocks), folded by run.
     """
-    import torch  # here, not at the top: the other decoding steps need no torch
-
     from brainbridge.decode.identity import decode_identity
+    from brainbridge.encode.backend import set_torch_threads
 
-    torch.set_num_threads(int(params.get("threads", 1)))
+    set_torch_threads(int(params.get("threads", 1)))  # applied if torch gets imported
     cfg = params["decoding"]
     brain = open_store(inputs["brain"], load=True)
     modality = brain.attrs[n.MODALITY]
@@ -110,6 +109,10 @@ def decode_layers(inputs: dict, outputs: dict, params: dict) -> None:
         brain = brain.assign_coords({n.STIMULUS: (n.TRIAL, brain[by].values.astype(str))})
         shared = True
     decoders = list(cfg.get("decoders", ["ridge"]))
+    if "contrastive" in decoders:  # the only decoder that needs torch whatever the backend
+        import torch
+
+        torch.set_num_threads(int(params.get("threads", 1)))
     checkpoints: dict = {}
     ds = decode_identity(
         brain,

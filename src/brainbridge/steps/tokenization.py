@@ -6,19 +6,16 @@ import logging
 import shutil
 from pathlib import Path
 
-import torch
-
 from brainbridge.atomic import write_table
 from brainbridge.steps.contract import declare
 from brainbridge.steps.units import as_list, write_brain
 from brainbridge.store import names as n
 from brainbridge.store import open_store, provenance, write_store
 from brainbridge.store.provenance import checksum
-from brainbridge.tokenize import load_model, open_source, tokenize, train
-from brainbridge.tokenize.config import resolve
-from brainbridge.tokenize.data import release_freed_blocks
-from brainbridge.tokenize.tokens import as_brain
-from brainbridge.tokenize.train import write_trained
+from brainbridge.tokenize.readout import as_brain
+
+# torch and the modules built on it are imported by the steps that run a tokenizer, so that
+# token-brain (reading a tokens store) starts without torch's two-second import.
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +40,12 @@ def train_tokenizer(inputs: dict, outputs: dict, params: dict) -> None:
     Resume state goes to ``params['resume']`` after each epoch (a rerun after a kill starts
     from there) and is removed once the checkpoint is written.
     """
+    import torch
+
+    from brainbridge.tokenize import open_source, resolve, train
+    from brainbridge.tokenize.data import release_freed_blocks
+    from brainbridge.tokenize.train import write_trained
+
     torch.set_num_threads(int(params.get("threads", 1)))
     release_freed_blocks()  # memory bounded by a block, whatever the recording length
     name = params["name"]
@@ -74,6 +77,11 @@ def train_tokenizer(inputs: dict, outputs: dict, params: dict) -> None:
 )
 def tokenize_dataset(inputs: dict, outputs: dict, params: dict) -> None:
     """A brain store -> a ``tokens`` store (codes, codebooks, the checkpoint's SHA-256)."""
+    import torch
+
+    from brainbridge.tokenize import load_model, open_source, tokenize
+    from brainbridge.tokenize.data import release_freed_blocks
+
     torch.set_num_threads(int(params.get("threads", 1)))
     release_freed_blocks()
     model, meta = load_model(inputs["weights"], inputs["config"])
@@ -138,7 +146,9 @@ def probe_tokens(inputs: dict, outputs: dict, params: dict) -> None:
     codebook), each with a permutation p-value: one row per feature set."""
     import numpy as np
     import pandas as pd
+    import torch
 
+    from brainbridge.tokenize import load_model, open_source, tokenize
     from brainbridge.tokenize.probe import (
         band_power,
         linear_probe,

@@ -1,34 +1,34 @@
 """Brain tokenizers (pure torch, no Snakemake): a shared vector quantizer, a single-channel
 time-frequency tokenizer (``tfm``), a sensor-aware multichannel RVQ tokenizer (``sensor``),
-streamed training from brain stores, tokenizing into ``tokens`` stores, and probes."""
+streamed training from brain stores, tokenizing into ``tokens`` stores, and probes.
 
-from brainbridge.tokenize.checkpoint import CheckpointError, load_model, save_model
-from brainbridge.tokenize.config import TokenizerConfigError, resolve
-from brainbridge.tokenize.data import TokenizerDataError, open_source, scan
-from brainbridge.tokenize.models import SENSOR_TYPES, SensorTokenizer, TFMTokenizer, build
-from brainbridge.tokenize.quantizer import QuantizerError, ResidualVQ, VectorQuantizer, kmeans
-from brainbridge.tokenize.tokens import as_brain, token_histograms, tokenize
-from brainbridge.tokenize.train import train
+Attributes are imported on first use (:mod:`brainbridge.lazy`), so reading a token store
+(:mod:`.readout`) or a tokenizer config does not import torch.
+"""
 
-__all__ = [
-    "SENSOR_TYPES",
-    "CheckpointError",
-    "QuantizerError",
-    "ResidualVQ",
-    "SensorTokenizer",
-    "TFMTokenizer",
-    "TokenizerConfigError",
-    "TokenizerDataError",
-    "VectorQuantizer",
-    "as_brain",
-    "build",
-    "kmeans",
-    "load_model",
-    "open_source",
-    "resolve",
-    "save_model",
-    "scan",
-    "token_histograms",
-    "tokenize",
-    "train",
-]
+from brainbridge.lazy import lazy_attributes
+
+LAZY = {
+    "CheckpointError": "brainbridge.tokenize.checkpoint",
+    "load_model": "brainbridge.tokenize.checkpoint",
+    "save_model": "brainbridge.tokenize.checkpoint",
+    "TokenizerConfigError": "brainbridge.tokenize.config",
+    "resolve": "brainbridge.tokenize.config",
+    "TokenizerDataError": "brainbridge.tokenize.data",
+    "open_source": "brainbridge.tokenize.data",
+    "scan": "brainbridge.tokenize.data",
+    "SENSOR_TYPES": "brainbridge.tokenize.models",
+    "SensorTokenizer": "brainbridge.tokenize.models",
+    "TFMTokenizer": "brainbridge.tokenize.models",
+    "build": "brainbridge.tokenize.models",
+    "QuantizerError": "brainbridge.tokenize.quantizer",
+    "ResidualVQ": "brainbridge.tokenize.quantizer",
+    "VectorQuantizer": "brainbridge.tokenize.quantizer",
+    "kmeans": "brainbridge.tokenize.quantizer",
+    "as_brain": "brainbridge.tokenize.readout",
+    "token_histograms": "brainbridge.tokenize.readout",
+    "tokenize": "brainbridge.tokenize.tokens",
+    "train": "brainbridge.tokenize.train",
+}
+__all__ = sorted(LAZY)
+__getattr__, __dir__ = lazy_attributes(__name__, LAZY)

@@ -85,7 +85,7 @@ def linear_probe(
 def token_features(tokens, tmin: float | None = None, tmax: float | None = None) -> dict:
     """Per-trial token features over the tokens whose centre lies in [tmin, tmax] (s):
     per-channel (source) code histograms, and code vectors averaged over those tokens."""
-    from brainbridge.tokenize.tokens import TOKEN_TIME, code_vectors, token_histograms
+    from brainbridge.tokenize.readout import TOKEN_TIME, code_vectors, token_histograms
 
     t = tokens[TOKEN_TIME].values
     keep = np.ones(len(t), bool)
