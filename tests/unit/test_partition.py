@@ -77,3 +77,23 @@ def test_needs_two_or_three_spaces():
     rng = np.random.default_rng(0)
     with pytest.raises(ValueError, match="2 or 3 feature spaces"):
         variance_partition({"A": rng.standard_normal((20, 2))}, rng.standard_normal((20, 1)), [1])
+
+
+def test_spaces_are_joined_on_stimulus_ids():
+    from brainbridge.encode.partition import align_spaces
+
+    ids = ["s1", "s2", "s3"]
+    a = np.arange(6.0).reshape(3, 2)
+    out = align_spaces({"A": (ids, a), "B": (ids[::-1], a[::-1] * 10)}, ["s3", "s1"])
+    np.testing.assert_array_equal(out["A"], a[[2, 0]])
+    np.testing.assert_array_equal(out["B"], a[[2, 0]] * 10)
+
+
+def test_spaces_with_different_stimulus_sets_are_refused():
+    from brainbridge.encode.partition import align_spaces
+
+    a = np.zeros((3, 2))
+    with pytest.raises(ValueError, match=r"'conv2' and 'conv3' .*different stimulus sets.*s3"):
+        align_spaces({"conv2": (["s1", "s2", "s3"], a), "conv3": (["s1", "s2", "s4"], a)}, ["s1"])
+    with pytest.raises(ValueError, match=r"absent from the feature spaces.*s9"):
+        align_spaces({"conv2": (["s1", "s2"], a[:2]), "conv3": (["s1", "s2"], a[:2])}, ["s9"])

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from brainbridge.encode.backend import Backend
-from brainbridge.encode.banded import check_spaces, cross_validated_banded_scores
+from brainbridge.encode.banded import _to_numpy, check_spaces, cross_validated_banded_scores
 from brainbridge.encode.ridge import make_folds
 
 JOIN = "+"
@@ -82,6 +82,45 @@ def partition_components(r2: Mapping[str, np.ndarray], spaces: Sequence[str]) ->
     for s in _subsets(spaces):
         if len(s) > 1:
             out[f"shared:{subset_name(s)}"] = region(s)
+    return out
+
+
+def align_spaces(
+    spaces: Mapping[str, tuple[Sequence[str], Any]], stimuli: Sequence[str], *, source: str = ""
+) -> dict[str, np.ndarray]:
+    """Rows of each feature space in the order of ``stimuli``, joined on stimulus ids.
+
+    ``spaces`` maps a name to ``(stimulus ids, (n_ids, n_features) array)``. Every space must
+    hold exactly the same stimulus set (and cover ``stimuli``): a space fitted on other stimuli
+    would be compared on different samples. The error names the space and the ids.
+    """
+    wanted = [str(s) for s in stimuli]
+    names = list(spaces)
+    ids = {k: [str(s) for s in spaces[k][0]] for k in names}
+    where = f" ({source})" if source else ""
+    for k in names:
+        if len(set(ids[k])) != len(ids[k]):
+            raise ValueError(f"feature space {k!r}{where} repeats stimulus ids; give one row each")
+    first = names[0]
+    for k in names[1:]:
+        only_first = sorted(set(ids[first]) - set(ids[k]))
+        only_k = sorted(set(ids[k]) - set(ids[first]))
+        if only_first or only_k:
+            raise ValueError(
+                f"feature spaces {first!r} and {k!r}{where} hold different stimulus sets "
+                f"({len(only_first)} only in {first!r}: {only_first[:3]}, {len(only_k)} only in "
+                f"{k!r}: {only_k[:3]}); extract every space for the same stimulus manifest"
+            )
+    missing = sorted(set(wanted) - set(ids[first]))
+    if missing:
+        raise ValueError(
+            f"{len(missing)} stimulus id(s) of the responses are absent from the feature spaces"
+            f"{where}: {missing[:5]}; extract the spaces for the stimuli the brain data shows"
+        )
+    out = {}
+    for k in names:
+        index = {s: i for i, s in enumerate(ids[k])}
+        out[k] = np.asarray(_to_numpy(spaces[k][1]))[[index[s] for s in wanted]]
     return out
 
 
