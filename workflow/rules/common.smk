@@ -93,6 +93,7 @@ def _final_targets():
         *recovery_outputs(),
         *rdms_targets(),
         *decoding_targets(),  # decode_models.smk
+        *partition_targets(),  # partition.smk
     ]
 
 

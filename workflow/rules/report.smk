@@ -36,6 +36,7 @@ rule report:
         qc=expand(f"{OUT}/brain/{{dataset}}.qc.json", dataset=MEEG_REAL),
         searchlight=expand(f"{OUT}/searchlight/{{pair}}.{{ext}}", pair=SL_PAIRS, ext=["zarr", "maps"]),
         decoding=decoding_stores(),  # decode_models.smk
+        partition=partition_stores(),  # partition.smk
         tokenizer_health=expand(f"{OUT}/tokenizers/{{t}}/health.tsv", t=TOKENIZERS),
     output:
         html=f"{OUT}/report.html",
@@ -51,6 +52,7 @@ rule report:
             qc=list(input.qc),
             searchlight=[p for p in input.searchlight if p.endswith(".zarr")],
             decoding=list(input.decoding),
+            partition=list(input.partition),
             tokenizer_health=list(input.tokenizer_health),
             **({"truth": input.extra[0], "recovery": input.extra[1]} if SIMULATED else {}),
         ),

@@ -29,6 +29,7 @@ def _concat(paths: list) -> pd.DataFrame:
         "searchlight": "searchlight stores (maps beside them)",
         "decoding": "decoding stores",
         "tokenizer_health": "codebook health TSVs of the tokenizers",
+        "partition": "variance partition stores",
     },
     optional_outputs={"encoding_table": "all encoding rows (TSV)"},
     optional_params={"title": "report title"},
@@ -47,6 +48,10 @@ def report(inputs: dict, outputs: dict, params: dict) -> None:
         from brainbridge.report.decoding import decoding_section
 
         extra.append(decoding_section(as_list(inputs.get("decoding"))))
+    if as_list(inputs.get("partition")):
+        from brainbridge.report.partition import partition_section
+
+        extra.append(partition_section(as_list(inputs.get("partition"))))
     build_report(
         extra_sections=extra or None,
         encoding=as_list(inputs.get("encoding")),
