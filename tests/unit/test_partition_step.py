@@ -81,6 +81,11 @@ def test_fmri_regions_get_their_planted_component(stores):
     out = _run(stores, "fmri", ["a", "b"])
     ds = open_store(out["store"], "partition", load=True)
     assert ds.attrs["spaces"] == ["a", "b"] and ds["value"].dims == ("component", "voxel")
+    assert (ds.attrs["backend"], ds.attrs["device"], ds.attrs["dtype"]) == (
+        "numpy",
+        "cpu",
+        "float64",
+    )
     s = ds["summary"].to_pandas()  # component x region
     assert s.loc["unique:a", "A"] > 0.3 > s.loc["unique:b", "A"]
     assert s.loc["unique:b", "B"] > 0.3 > s.loc["unique:a", "B"]

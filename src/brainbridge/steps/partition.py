@@ -7,6 +7,7 @@ import logging
 import numpy as np
 import xarray as xr
 
+from brainbridge.encode.backend import get_backend
 from brainbridge.encode.partition import align_spaces, variance_partition
 from brainbridge.report.partition import tidy_partition
 from brainbridge.steps.contract import declare
@@ -53,6 +54,7 @@ def partition(inputs: dict, outputs: dict, params: dict) -> None:
     )
     cfg = params["partition"]
     seed = int(params.get("seed", 0))
+    backend = get_backend(cfg.get("backend", "numpy"))
     result = variance_partition(
         {k: v.astype(np.float64) for k, v in spaces.items()},
         y,
@@ -61,7 +63,7 @@ def partition(inputs: dict, outputs: dict, params: dict) -> None:
         n_folds=int(cfg["n_folds"]),
         inner_folds=int(cfg["inner_folds"]),
         seed=seed,
-        backend=cfg.get("backend", "numpy"),
+        backend=backend,
     )
     for c in result.components:
         log.info("%s: mean %.4f over %d targets", c, float(result[c].mean()), y.shape[1])
@@ -80,6 +82,9 @@ def partition(inputs: dict, outputs: dict, params: dict) -> None:
         n_folds=int(cfg["n_folds"]),
         inner_folds=int(cfg["inner_folds"]),
         n_candidates=int(cfg["n_candidates"]),
+        backend=backend.name,
+        device=str(backend.device),
+        dtype=str(backend.dtype).removeprefix("torch."),
     )
 
 
