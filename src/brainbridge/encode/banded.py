@@ -30,6 +30,7 @@ from sklearn.model_selection import KFold
 
 from brainbridge.encode.backend import Backend, get_backend
 from brainbridge.encode.ridge import (
+    AGGREGATES,
     SCORINGS,
     _check_2d,
     _check_alphas,
@@ -411,7 +412,7 @@ def fit_banded_ridge(
 class BandedCVResult:
     """Outer cross-validated scores of banded ridge (inner CV picks gamma and alpha)."""
 
-    scores: np.ndarray  # (n_targets,) mean over outer test folds
+    scores: np.ndarray  # (n_targets,) mean over outer test folds, or of all of them at once
     gamma: np.ndarray  # (n_folds, n_bands, n_targets) chosen in each training fold
     alpha: np.ndarray  # (n_folds, n_targets)
     folds: Folds
@@ -436,11 +437,19 @@ def cross_validated_banded_scores(
     target_batch: int | None = None,
     names: Sequence[str] | None = None,
     return_predictions: bool = False,
+    aggregate: str = "folds",
 ) -> BandedCVResult:
     """Held-out scores: outer folds (:func:`make_folds`, or ``folds``), banded ridge fitted on
-    each training fold with shuffled inner K-fold selection, scored on the test fold."""
+    each training fold with shuffled inner K-fold selection, scored on the test fold.
+
+    ``aggregate="folds"`` averages the score of each test fold; ``"concatenated"`` scores all
+    out-of-fold predictions at once (for R^2: less biased below 0 without signal, since the
+    test folds' means no longer count against the model).
+    """
     if scoring not in SCORINGS:
         raise ValueError(f"scoring must be one of {SCORINGS}, got {scoring!r}")
+    if aggregate not in AGGREGATES:
+        raise ValueError(f"aggregate must be one of {AGGREGATES}, got {aggregate!r}")
     arrays, Y = check_spaces(Xs, Y, names=names)
     g = _check_gammas(gammas, len(arrays), seed)
     if folds is None:
@@ -465,8 +474,12 @@ def cross_validated_banded_scores(
         per_fold.append(_score_backend(B, Y[test], P[test], scoring))
         fold_gamma.append(fit.gamma)
         fold_alpha.append(fit.alpha)
+    if aggregate == "concatenated":
+        scores = _score_backend(get_backend("numpy"), Y, P, scoring)
+    else:
+        scores = np.mean(per_fold, axis=0)
     return BandedCVResult(
-        scores=np.mean(per_fold, axis=0),
+        scores=scores,
         gamma=np.stack(fold_gamma),
         alpha=np.stack(fold_alpha),
         folds=folds,

@@ -154,6 +154,10 @@ def variance_partition(
 ) -> Partition:
     """Unique and shared held-out R^2 of 2 or 3 named feature spaces for every target.
 
+    R^2 is that of all out-of-fold predictions at once: per-fold R^2 would count each test
+    fold's mean against every model alike, which cancels in unique variance but biases shared
+    variance below 0.
+
     ``spaces`` maps names to ``(n_samples, n_features)`` arrays (same samples, same order).
     Every subset model uses the same outer folds and alphas; unions draw ``gammas`` band-weight
     candidates (:func:`brainbridge.encode.banded.band_weight_candidates`) per union.
@@ -174,6 +178,7 @@ def variance_partition(
             folds=folds,
             inner_folds=inner_folds,
             scoring="r2",
+            aggregate="concatenated",
             seed=seed,
             backend=backend,
             dtype=dtype,
