@@ -130,3 +130,16 @@ def test_bad_feature_spaces_are_refused_by_name(spaces, match):
         fit_banded_ridge(
             spaces(a, b), rng.standard_normal((30, 2)), ALPHAS, 3, names=["conv2", "conv3"]
         )
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_choices_do_not_depend_on_the_scale_of_the_responses(dtype):
+    """EEG in volts: squared errors near 1e-12 must not leave the choice to the tie-breaks."""
+    Xs, Y, Xtest = _problem(80, (6, 30), seed=2)
+    gammas = band_weight_candidates(2, 6, seed=1)
+    unit = fit_banded_ridge(Xs, Y, ALPHAS, gammas, cv=4, backend="numpy", dtype=dtype)
+    volts = fit_banded_ridge(Xs, Y * 1e-6, ALPHAS, gammas, cv=4, backend="numpy", dtype=dtype)
+    np.testing.assert_array_equal(volts.alpha, unit.alpha)
+    np.testing.assert_array_equal(volts.gamma, unit.gamma)
+    assert len(np.unique(unit.alpha)) > 1
+    np.testing.assert_allclose(volts.predict(Xtest) * 1e6, unit.predict(Xtest), rtol=1e-3)

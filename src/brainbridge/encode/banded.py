@@ -262,18 +262,24 @@ def _inner_cv_scores(
 
 
 def _select(
-    mean_scores: np.ndarray, alphas: np.ndarray, eps: float
+    mean_scores: np.ndarray, alphas: np.ndarray, eps: float, scale: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per target: best candidate index, best alpha index, and per-candidate best scores."""
+    """Per target: best candidate index, best alpha index, and per-candidate best scores.
+
+    ``scale`` (per target, the variance of Y) makes the tie-breaks relative: himalaya's
+    absolute ones (1e-10 log alpha, machine epsilon) would decide every choice for responses
+    of tiny scale (EEG in volts: squared errors near 1e-12); for unit-variance data the two
+    coincide.
+    """
     n_gammas, _, n_targets = mean_scores.shape
-    tilted = mean_scores + (np.log(alphas) * 1e-10)[None, :, None]  # larger alpha on ties
+    tilted = mean_scores + (np.log(alphas) * 1e-10)[None, :, None] * scale  # larger alpha on ties
     alpha_idx = tilted.argmax(1)  # (n_gammas, n_targets)
     cv_scores = np.take_along_axis(tilted, alpha_idx[:, None, :], 1)[:, 0, :]
     best = np.full(n_targets, -np.inf)
     best_gamma = np.zeros(n_targets, dtype=int)
     best_alpha = np.zeros(n_targets, dtype=int)
     for g in range(n_gammas):  # a later candidate must beat the current best by eps
-        better = cv_scores[g] > best + eps
+        better = cv_scores[g] > best + eps * scale
         best[better] = cv_scores[g, better]
         best_gamma[better] = g
         best_alpha[better] = alpha_idx[g, better]
@@ -394,7 +400,8 @@ def fit_banded_ridge(
     Yb = B.asarray(Y)
     batch = _check_batch(target_batch, Y.shape[0], Y.shape[1])
     scores = _inner_cv_scores(B, X, Yb, sizes, g, B.asarray(a), folds, batch)
-    best_gamma, best_alpha, cv_scores = _select(scores, a, B.eps())
+    scale = np.maximum(Y.astype(np.float64).var(0), np.finfo(np.float64).tiny)
+    best_gamma, best_alpha, cv_scores = _select(scores, a, B.eps(), scale)
     coef, intercept = _refit(B, X, Yb, sizes, g, a, best_gamma, best_alpha, batch)
     return BandedFit(
         coef=B.to_numpy(coef),
