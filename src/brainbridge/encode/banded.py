@@ -10,7 +10,8 @@ a tie), and a candidate replaces the current best only when it beats it by more 
 dtype's machine epsilon (the first candidate wins ties). The model is then refitted on all the
 data with each target's ``(gamma, alpha)``. This is the random-search strategy of himalaya's
 ``BandedRidgeCV`` / ``MultipleKernelRidgeCV`` (same candidates, folds and alphas give the same
-scores and weights).
+scores and weights), except that both tie-breaks are relative to each target's variance:
+himalaya's absolute ones decide every choice for responses of tiny scale (EEG in volts).
 
 One decomposition per candidate and fold serves every alpha and every target: the Gram matrix
 ``D Xc^T Xc D`` (primal, ``n_features <= n_train``) or the kernel ``sum_b gamma_b Xc_b Xc_b^T``
