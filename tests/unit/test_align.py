@@ -97,6 +97,21 @@ def test_compare_matches_rsatoolbox(ours, theirs):
     np.testing.assert_allclose(cross_compare_rdm_vectors(a, b, ours), ref, rtol=0, atol=1e-10)
 
 
+def test_average_ranks_equal_scipy_rankdata():
+    from scipy.stats import rankdata
+
+    from brainbridge.align.compare import average_ranks
+
+    rng = np.random.default_rng(2)
+    x = rng.integers(0, 6, size=(4, 3, 40)).astype(float)  # many ties
+    x[0, 0, :] = 2.0  # a constant row
+    x[1, 2, 5] = np.inf
+    x[2, 1, 7] = np.nan  # a row with a NaN is all NaN, as in scipy
+    np.testing.assert_array_equal(average_ranks(x), rankdata(x, axis=-1, method="average"))
+    y = rng.normal(size=(7, 55))
+    np.testing.assert_array_equal(average_ranks(y), rankdata(y, axis=-1))
+
+
 # ---------------------------------------------------------------- cka
 
 

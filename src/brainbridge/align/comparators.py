@@ -22,7 +22,6 @@ RDM with missing entries by the same least-squares fit of row and column effects
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import kendalltau
 
 from .cka import resample_weights
 from .metrics import ArrayOrRDM, RSAMetric, _chunks, register_metric
@@ -46,6 +45,8 @@ def _tau_a_one(x: np.ndarray, y: np.ndarray) -> float:
     tx, ty = _ties(x), _ties(y)
     if tx == total or ty == total:  # a constant vector: no concordant or discordant pair
         return 0.0
+    from scipy.stats import kendalltau  # here: scipy.stats costs ~1 s to import
+
     tau_b = kendalltau(x, y).statistic  # (con - dis) / sqrt((total - tx) (total - ty))
     return float(np.clip(tau_b * np.sqrt(float(total - tx) * float(total - ty)) / total, -1, 1))
 

@@ -19,7 +19,9 @@ import itertools
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage, stats
+from scipy import ndimage, special
+
+from brainbridge.correction import fdr_bh
 
 __all__ = ["GroupResult", "fdr_bh", "group_alignment", "group_tests", "sign_flips"]
 
@@ -48,24 +50,6 @@ def sign_flips(n_subjects: int, n_flips: int = 10000, seed: int = 0) -> np.ndarr
     rng = np.random.default_rng(seed)
     random = rng.choice((-1.0, 1.0), size=(n_flips, n_subjects))
     return np.vstack([np.ones(n_subjects), random])
-
-
-def fdr_bh(p: np.ndarray) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values over all entries (NaNs ignored, kept NaN)."""
-    p = np.asarray(p, dtype=np.float64)
-    out = np.full(p.shape, np.nan)
-    valid = np.isfinite(p)
-    values = p[valid]
-    m = len(values)
-    if m == 0:
-        return out
-    order = np.argsort(values)
-    adjusted = values[order] * m / np.arange(1, m + 1)
-    adjusted = np.minimum.accumulate(adjusted[::-1])[::-1]
-    result = np.empty(m)
-    result[order] = np.minimum(adjusted, 1.0)
-    out[valid] = result
-    return out
 
 
 def _t_values(flips: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -105,8 +89,8 @@ def group_tests(
     # the identity is one of the flips: p >= 1 / n_flips (exact: all 2^S flips)
     exceed = (t_all >= observed - 1e-12 * np.maximum(1, np.abs(observed))).sum(axis=0)
     p_flip = exceed / len(flips)
-    p_t = stats.t.sf(observed, df=s - 1)
-    threshold = stats.t.isf(cluster_alpha, df=s - 1)
+    p_t = special.stdtr(s - 1, -observed)  # Student t survival function
+    threshold = -special.stdtrit(s - 1, cluster_alpha)  # its inverse
     labels, masses = _cluster_masses(observed.reshape(grid), threshold)
     null_max = np.array(
         [max(_cluster_masses(t.reshape(grid), threshold)[1], default=0.0) for t in t_all]
@@ -164,7 +148,7 @@ def group_alignment(stores, names, *, n_flips: int = 10000, seed: int = 0, ci: f
             ):
                 out[key][i, j] = value
     mean = scores.mean(axis=0)
-    half = stats.t.isf((1 - ci) / 2, df=s - 1) * scores.std(axis=0, ddof=1) / np.sqrt(s)
+    half = -special.stdtrit(s - 1, (1 - ci) / 2) * scores.std(axis=0, ddof=1) / np.sqrt(s)
     data = {
         "score": mean,
         "null_mean": chance.mean(axis=0),

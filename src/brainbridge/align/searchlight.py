@@ -27,9 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 from scipy.spatial import cKDTree
-from scipy.stats import rankdata
 
-from .compare import normalize_rdm_vectors
+from .compare import average_ranks, normalize_rdm_vectors
 from .metrics import CHUNK_ELEMENTS, RSAMetric, get_metric
 from .rdm import RDMVectors, squareform_vectors
 
@@ -212,7 +211,7 @@ def _normalized_rows(rdms: np.ndarray, method: str) -> np.ndarray:
     """RDM rows transformed so that the comparison is an inner product (as
     :func:`~brainbridge.align.compare.normalize_rdm_vectors`). Spearman ranks come from one
     argsort per row (the usual case for continuous RDMs: no ties); rows with ties or NaNs are
-    ranked by scipy's ``rankdata`` (average ties)."""
+    ranked by :func:`~brainbridge.align.compare.average_ranks`."""
     if method != "spearman":
         return normalize_rdm_vectors(rdms, method)  # type: ignore[arg-type]
     n_pairs = rdms.shape[-1]
@@ -222,7 +221,7 @@ def _normalized_rows(rdms: np.ndarray, method: str) -> np.ndarray:
     ordered = np.take_along_axis(rdms, order, axis=-1)
     special = (np.diff(ordered, axis=-1) == 0).any(axis=-1) | np.isnan(ordered).any(axis=-1)
     if special.any():
-        ranks[special] = rankdata(rdms[special], axis=-1, method="average")
+        ranks[special] = average_ranks(rdms[special])
     ranks -= ranks.mean(axis=-1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         return ranks / np.linalg.norm(ranks, axis=-1, keepdims=True)

@@ -1,6 +1,17 @@
-"""Cross-validated decoding of brain stores."""
+"""Cross-validated decoding of brain stores.
 
-from brainbridge.decode.categories import decode_categories
-from brainbridge.decode.sliding import DecodingResult, band_power, decode_over_time
+Attributes are imported on first use (:mod:`brainbridge.lazy`): the category decoder needs
+neither MNE nor the time-resolved estimators, and the identification decoders need no torch
+unless the contrastive decoder runs.
+"""
 
-__all__ = ["DecodingResult", "band_power", "decode_categories", "decode_over_time"]
+from brainbridge.lazy import lazy_attributes
+
+LAZY = {
+    "DecodingResult": "brainbridge.decode.sliding",
+    "band_power": "brainbridge.decode.sliding",
+    "decode_categories": "brainbridge.decode.categories",
+    "decode_over_time": "brainbridge.decode.sliding",
+}
+__all__ = sorted(LAZY)
+__getattr__, __dir__ = lazy_attributes(__name__, LAZY)

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import torch
 from PIL import Image
+
+if TYPE_CHECKING:  # torch is imported by the functions that build tensors (manifests need none)
+    import torch
 
 from brainbridge.integrity import read_table
 
@@ -104,6 +107,8 @@ def resize_image(rgb: Image.Image, size: int, method: str = "bilinear-antialias"
     shrinking), on the float image, no rounding; ``lanczos`` / ``bicubic``: PIL's filters on
     the 8-bit image. An image already at ``size`` is left as it is.
     """
+    import torch
+
     if method not in RESIZE_METHODS:
         raise ValueError(f"unknown image resize {method!r}; choose from {RESIZE_METHODS}.")
     if rgb.size == (size, size):
@@ -146,6 +151,8 @@ def load_images(
     Grey, palette, CMYK and alpha images are converted to RGB (alpha is dropped); modes that
     cannot be converted without a choice of scale (16-bit, float) are refused.
     """
+    import torch
+
     arrays = []
     for p in paths:
         with _open_image(p) as img:
@@ -202,6 +209,7 @@ def load_audio(paths: list[str], *, sample_rate: int, duration: float) -> torch.
     """Mono WAV waveforms resampled to ``sample_rate``, cut or zero-padded to ``duration`` s."""
     from math import gcd
 
+    import torch
     from scipy.io import wavfile
     from scipy.signal import resample_poly
 

@@ -18,7 +18,8 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 from matplotlib.transforms import blended_transform_factory
-from scipy.stats import false_discovery_control
+
+from brainbridge.correction import fdr_bh
 
 OKABE_ITO = (
     "#0072B2",
@@ -54,12 +55,7 @@ class Window:
 
 def fdr_adjust(p_values: np.ndarray) -> np.ndarray:
     """Benjamini-Hochberg adjusted p-values across all finite entries; NaN stays NaN."""
-    p = np.asarray(p_values, dtype=float)
-    q = np.full(p.shape, np.nan)
-    finite = np.isfinite(p)
-    if finite.any():
-        q[finite] = false_discovery_control(np.clip(p[finite], 0.0, 1.0), method="bh")
-    return q
+    return fdr_bh(np.clip(np.asarray(p_values, dtype=float), 0.0, 1.0))
 
 
 def fdr_significant(p_values: np.ndarray, alpha: float = ALPHA) -> np.ndarray:
