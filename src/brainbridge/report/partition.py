@@ -7,42 +7,12 @@ from collections.abc import Sequence
 from html import escape
 
 import numpy as np
-import pandas as pd
 import xarray as xr
 from matplotlib.figure import Figure
 
 from brainbridge.report import figures as fg
 from brainbridge.report.html import Section, figure_html, fmt, table_html
-
-PARTITION_COLUMNS = (
-    "dataset",
-    "model",
-    "modality",
-    "spaces",
-    "component",
-    "kind",
-    "of",
-    "region",
-    "time",
-    "value",
-)
-
-
-def tidy_partition(ds: xr.Dataset) -> pd.DataFrame:
-    """One row per (component, region[, time]) of the partition ``summary``.
-
-    ``kind`` is ``r2`` (held-out R^2 of the subset ``of``), ``unique`` or ``shared``;
-    ``spaces`` the partitioned layers joined by ``+``.
-    """
-    df = ds["summary"].reset_coords(drop=True).to_dataframe(name="value").reset_index()
-    for name in ("dataset", "model", "modality"):
-        df[name] = str(ds.attrs.get(name, ""))
-    df["spaces"] = "+".join(map(str, ds.attrs["spaces"]))
-    df[["kind", "of"]] = df["component"].str.split(":", n=1, expand=True)
-    if "time" not in df:
-        df["time"] = np.nan
-    return df.loc[:, list(PARTITION_COLUMNS)].reset_index(drop=True)
-
+from brainbridge.report.partition_table import PARTITION_COLUMNS, tidy_partition
 
 REGION_KINDS = ("unique", "shared")
 

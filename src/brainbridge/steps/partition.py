@@ -9,7 +9,7 @@ import xarray as xr
 
 from brainbridge.encode.backend import get_backend
 from brainbridge.encode.partition import align_spaces, variance_partition
-from brainbridge.report.partition import tidy_partition
+from brainbridge.report.partition_table import tidy_partition
 from brainbridge.steps.contract import declare
 from brainbridge.steps.units import SCALP, write_result
 from brainbridge.store import names as n
