@@ -297,29 +297,48 @@ def _refit(
     best_gamma: np.ndarray,
     best_alpha: np.ndarray,
     batch: int,
+    X_test: Any | None = None,
 ) -> tuple[Any, Any]:
-    """Coefficients on the unscaled features and intercepts, all data, per-target (gamma, alpha)."""
+    """Refit on all of ``X`` with each target's (gamma, alpha).
+
+    Returns the coefficients on the unscaled features and the intercepts or, with ``X_test``,
+    the predictions of ``X_test`` and None (the dual form then never forms the coefficients:
+    per-band test kernels serve every target).
+    """
     slices = _band_slices(sizes)
-    fold = _FoldDesign(B, X, None, slices)
+    fold = _FoldDesign(B, X, X_test, slices)
     y_mean = Y.mean(0)
     n_targets = Y.shape[1]
-    coef = B.zeros((X.shape[1], n_targets))
+    predict = X_test is not None
+    if predict:
+        out = B.zeros((X_test.shape[0], n_targets))
+    else:
+        out = B.zeros((X.shape[1], n_targets))
     for g in np.unique(best_gamma):
         targets = np.flatnonzero(best_gamma == g)
         s2, W, d = fold.decompose(gammas[g], sizes)
+        if predict and fold.dual:
+            Kte = fold.Kte[0] * float(gammas[g][0])
+            for gb, Kb in zip(gammas[g][1:], fold.Kte[1:]):
+                Kte = Kte + Kb * float(gb)
         for start in range(0, targets.size, batch):
             idx = targets[start : start + batch]
             ti = B.asindex(idx)
             Yc = Y[:, ti] - y_mean[ti]
             a = B.asarray(alphas[best_alpha[idx]])
-            if fold.dual:  # dual coefficients, then back to features
+            if fold.dual:  # dual coefficients, then back to features (or to test samples)
                 c = W @ ((W.T @ Yc) / (s2[:, None] + a[None, :]))
-                coef[:, ti] = (d * d)[:, None] * (fold.Xtr.T @ c)
+                if predict:
+                    out[:, ti] = Kte @ c + y_mean[ti]
+                    continue
+                coef = (d * d)[:, None] * (fold.Xtr.T @ c)
             else:
                 Z = W.T @ (d[:, None] * (fold.Xtr.T @ Yc))
-                coef[:, ti] = d[:, None] * (W @ (Z / (s2[:, None] + a[None, :])))
-    intercept = y_mean - fold.x_mean @ coef
-    return coef, intercept
+                coef = d[:, None] * (W @ (Z / (s2[:, None] + a[None, :])))
+            out[:, ti] = fold.Xte @ coef + y_mean[ti] if predict else coef
+    if predict:
+        return out, None
+    return out, y_mean - fold.x_mean @ out
 
 
 # --------------------------------------------------------------------------- public API
@@ -393,20 +412,14 @@ def fit_banded_ridge(
     """
     arrays, Y = check_spaces(Xs, Y, names=names)
     a = _check_alphas(alphas)
-    sizes = tuple(X.shape[1] for X in arrays)
     g = _check_gammas(gammas, len(arrays), seed)
-    folds = _as_folds(cv, Y.shape[0])
     B = get_backend(backend, dtype=dtype)
-    X = B.asarray(np.concatenate(arrays, axis=1))
-    Yb = B.asarray(Y)
-    batch = _check_batch(target_batch, Y.shape[0], Y.shape[1])
-    scores = _inner_cv_scores(B, X, Yb, sizes, g, B.asarray(a), folds, batch)
-    scale = np.maximum(Y.astype(np.float64).var(0), np.finfo(np.float64).tiny)
-    best_gamma, best_alpha, cv_scores = _select(scores, a, B.eps(), scale)
-    coef, intercept = _refit(B, X, Yb, sizes, g, a, best_gamma, best_alpha, batch)
+    sizes, best_gamma, best_alpha, cv_scores, (coef, intercept) = _fit(
+        B, arrays, Y, a, g, cv, target_batch
+    )
     return BandedFit(
-        coef=B.to_numpy(coef),
-        intercept=B.to_numpy(intercept),
+        coef=coef,
+        intercept=intercept,
         gamma=g[best_gamma].T.copy(),
         alpha=a[best_alpha],
         cv_scores=cv_scores,
@@ -414,6 +427,31 @@ def fit_banded_ridge(
         alphas=a,
         band_sizes=sizes,
     )
+
+
+def _fit(
+    B: Backend,
+    arrays: list[np.ndarray],
+    Y: np.ndarray,
+    a: np.ndarray,
+    g: np.ndarray,
+    cv: Any,
+    target_batch: int | None,
+    X_test: list[np.ndarray] | None = None,
+) -> tuple:
+    """Inner CV, choice per target and refit (coefficients, or predictions of ``X_test``)."""
+    sizes = tuple(X.shape[1] for X in arrays)
+    folds = _as_folds(cv, Y.shape[0])
+    X = B.asarray(np.concatenate(arrays, axis=1))
+    Yb = B.asarray(Y)
+    batch = _check_batch(target_batch, Y.shape[0], Y.shape[1])
+    scores = _inner_cv_scores(B, X, Yb, sizes, g, B.asarray(a), folds, batch)
+    scale = np.maximum(Y.astype(np.float64).var(0), np.finfo(np.float64).tiny)
+    best_gamma, best_alpha, cv_scores = _select(scores, a, B.eps(), scale)
+    Xte = None if X_test is None else B.asarray(np.concatenate(X_test, axis=1))
+    out, intercept = _refit(B, X, Yb, sizes, g, a, best_gamma, best_alpha, batch, Xte)
+    result = (B.to_numpy(out), None if intercept is None else B.to_numpy(intercept))
+    return sizes, best_gamma, best_alpha, cv_scores, result
 
 
 @dataclass
@@ -464,24 +502,24 @@ def cross_validated_banded_scores(
         folds = make_folds(Y.shape[0], n_folds, groups=groups, seed=seed)
     P = np.zeros(Y.shape)
     per_fold, fold_gamma, fold_alpha = [], [], []
+    a = _check_alphas(alphas)
+    B = get_backend(backend, dtype=dtype)
     for train, test in folds:
         inner = make_folds(train.size, inner_folds, seed=seed)
-        fit = fit_banded_ridge(
+        _, best_gamma, best_alpha, _, (pred, _) = _fit(
+            B,
             [X[train] for X in arrays],
             Y[train],
-            alphas,
+            a,
             g,
-            cv=inner,
-            backend=backend,
-            dtype=dtype,
-            target_batch=target_batch,
-            names=names,
+            inner,
+            target_batch,
+            X_test=[X[test] for X in arrays],
         )
-        P[test] = fit.predict([X[test] for X in arrays])
-        B = get_backend("numpy")
-        per_fold.append(_score_backend(B, Y[test], P[test], scoring))
-        fold_gamma.append(fit.gamma)
-        fold_alpha.append(fit.alpha)
+        P[test] = pred
+        per_fold.append(_score_backend(get_backend("numpy"), Y[test], P[test], scoring))
+        fold_gamma.append(g[best_gamma].T)
+        fold_alpha.append(a[best_alpha])
     if aggregate == "concatenated":
         scores = _score_backend(get_backend("numpy"), Y, P, scoring)
     else:
