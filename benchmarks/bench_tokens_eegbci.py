@@ -25,11 +25,10 @@ import torch
 
 from brainbridge.ingest.meeg import ingest_dataset
 from brainbridge.store import open_store, write_store
-from brainbridge.tokenize import build, open_source, resolve, tokenize, train
-from brainbridge.tokenize.data import TokenizerDataError, WindowStream, scale_vector, windows_of
+from brainbridge.tokenize import open_source, tokenize, train
+from brainbridge.tokenize.data import TokenizerDataError, scale_vector, windows_of
 from brainbridge.tokenize.health import _row_r
-from brainbridge.tokenize.models import set_generator
-from brainbridge.tokenize.probe import band_power, linear_probe
+from brainbridge.tokenize.probe import band_power, linear_probe, random_codebook
 from brainbridge.tokenize.tokens import code_vectors, token_histograms
 
 DATA = Path(os.environ.get("BRAINBRIDGE_DATA", "../shared/data"))
@@ -87,21 +86,6 @@ def eegbci_stores(out: Path) -> tuple[dict, list]:
                     "preprocessing": PRE}  # fmt: skip
             continuous.append(store(out, f"eegbci-{f.stem}", [f], cont))
     return epochs, continuous
-
-
-@torch.no_grad()
-def random_codebook(meta: dict, sources: list, seed: int = 0) -> torch.nn.Module:
-    """The tokenizer untrained: random weights, and a codebook drawn from its own outputs on
-    one batch of data (k-means++ seeds, no gradient step), so its codes are used at all."""
-    torch.manual_seed(seed)
-    model = build(resolve(meta["config"]))
-    set_generator(model, torch.Generator().manual_seed(seed))
-    stream = WindowStream(sources, meta["scales"], batch_size=64, seed=seed)
-    x, i = next(iter(stream))
-    model.train()
-    model(x, sources[i].sensors())
-    set_generator(model, None)
-    return model.eval()
 
 
 def features(model, meta, path: Path) -> dict[str, np.ndarray]:

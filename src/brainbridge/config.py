@@ -190,9 +190,21 @@ def _tokenizer_errors(config: dict, source: str) -> list[str]:
 
     messages = []
     datasets = config.get("datasets", {})
-    skip = ("datasets", "tokenize", "align", "resources")
+    skip = ("datasets", "tokenize", "align", "resources", "probe")
     for name, tok in (config.get("tokenizers") or {}).items():
         key = f"{source}: key 'tokenizers.{name}"
+        coded = tok.get("tokenize") or tok.get("datasets", [])
+        for d in (tok.get("probe") or {}).get("datasets", []):
+            if d not in coded:
+                messages.append(
+                    f"{key}.probe.datasets': {d!r} is not tokenized by {name!r} (it codes "
+                    f"{coded}); add it to tokenizers.{name}.tokenize."
+                )
+            elif datasets.get(d, {}).get("store") == "continuous":
+                messages.append(
+                    f"{key}.probe.datasets': {d!r} is a continuous store; a probe needs "
+                    "labelled trials (an epochs dataset)."
+                )
         for field in ("datasets", "tokenize"):
             for d in tok.get(field, []):
                 if d not in datasets:
@@ -238,6 +250,33 @@ def _partition_errors(config: dict, source: str) -> list[str]:
     return messages
 
 
+def _trf_errors(config: dict, source: str) -> list[str]:
+    """TRF datasets are continuous M/EEG recordings; feature files do not shadow models."""
+    messages = []
+    trf = config.get("trf") or {}
+    datasets = config.get("datasets", {})
+    named = [(f"datasets.{i}", d) for i, d in enumerate(trf.get("datasets", []))]
+    named += [
+        (f"features.{k}.dataset", v.get("dataset")) for k, v in trf.get("features", {}).items()
+    ]
+    for key, name in named:
+        ds = datasets.get(name)
+        if ds is None:
+            messages.append(f"{source}: key 'trf.{key}': unknown dataset {name!r}.")
+        elif ds.get("modality") not in ("eeg", "meg") or ds.get("store") != "continuous":
+            messages.append(
+                f"{source}: key 'trf.{key}': dataset {name!r} is not a continuous M/EEG "
+                "recording; set its 'store: continuous' (one run)."
+            )
+    for name in trf.get("features", {}):
+        if name in config.get("models", {}):
+            messages.append(
+                f"{source}: key 'trf.features.{name}': a model has this name too; rename the "
+                "feature file's entry (it names the outputs trf/DATASET__NAME)."
+            )
+    return messages
+
+
 def expand_path(value: str, config: dict) -> str:
     """Replace ``{name}`` with ``config['paths'][name]`` (e.g. ``{data}/eegbci/S001``)."""
     paths = config.get("paths", {})
@@ -255,7 +294,7 @@ def check_config(config: dict, source: str = "config") -> dict:
     messages = _name_errors(config, source) + _schema_errors(config, source)
     if not messages:
         messages = _reference_errors(config, source) + _rdm_errors(config, source)
-        messages += _tokenizer_errors(config, source)
+        messages += _tokenizer_errors(config, source) + _trf_errors(config, source)
         messages += _partition_errors(config, source)
     if messages:
         raise ConfigError("invalid configuration:\n  - " + "\n  - ".join(messages))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable
+from pathlib import Path
 
 from brainbridge.config import expand_path
 
@@ -31,7 +32,7 @@ PATH_SETTINGS: dict[str, tuple[str, ...]] = {
         "event_files.*",
         "confound_files.*",
     ),
-    "meeg": ("files.*", "events.file", "events.table", "bids.root"),
+    "meeg": ("files.*", "events.file", "events.table", "bids.root", "channels.montage"),
     "rdm": ("rdms.*.file", "stimuli"),
 }
 
@@ -127,8 +128,11 @@ def meeg_files(config: dict, dataset: str) -> list[str]:
 
 def meeg_extra(config: dict, dataset: str) -> list[str]:
     """Event files and tables: inputs too, so that a change reruns the job."""
-    events = dataset_config(config, dataset).get("events", {})
-    return [events[k] for k in ("file", "table") if k in events]
+    settings = dataset_config(config, dataset)
+    events = settings.get("events", {})
+    montage = settings.get("channels", {}).get("montage", "")
+    files = [montage] if Path(montage).suffix else []  # a montage file (not a built-in name)
+    return [events[k] for k in ("file", "table") if k in events] + files
 
 
 # ---------------------------------------------------------------- fMRI ingestion

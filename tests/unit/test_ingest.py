@@ -58,6 +58,18 @@ def test_eeg_epochs_store(eeg_files):
     assert float(np.abs(baseline).mean()) < 0.1 * float(ds["data"].std())
 
 
+def test_continuous_store_keeps_the_events(eeg_files):
+    """store: continuous keeps channel x time and the stimulus events at the epochs' onsets."""
+    epochs = ingest_meeg(*eeg_files, PREPROC)
+    ds = ingest_meeg(*eeg_files, {"l_freq": 0.1, "resample": 100.0}, store="continuous")
+    validate(ds, "continuous")
+    assert ds.attrs["sfreq"] == 100.0 and "trial" not in ds.dims
+    assert ds.sizes["event"] == 24
+    np.testing.assert_allclose(ds["onset"].values, epochs["onset"].values)
+    assert ds["stimulus"].values.tolist() == epochs["stimulus"].values.tolist()
+    assert float(ds["onset"].max()) < ds.sizes["time"] / 100.0
+
+
 def test_eeg_bad_inputs_are_named(eeg_files, tmp_path):
     raw_path, events_path = eeg_files
     truncated = tmp_path / "cut_raw.fif"

@@ -218,8 +218,10 @@ def parsed(report: Path) -> tuple[str, _Collector]:
 def test_tidy_encoding_columns_and_rows(inputs: dict) -> None:
     fmri = tidy_encoding(open_store(inputs["enc_fmri"], "encoding", load=True))
     eeg = tidy_encoding(open_store(inputs["enc_eeg"], "encoding", load=True))
-    columns = ["dataset", "model", "modality", "layer", "region", "time", "score"]
+    columns = ["dataset", "model", "modality", "layer", "region", "time", "score", "p_value"]
+    columns += ["ci_low", "ci_high", "ceiling", "score_normalised"]
     assert list(fmri.columns) == columns and list(eeg.columns) == columns
+    assert fmri["p_value"].isna().all()  # a store without statistics: NaN columns
     assert len(fmri) == len(REGIONS) * len(LAYERS) and fmri["time"].isna().all()
     assert len(eeg) == len(LAYERS) * TIMES.size and set(eeg["region"]) == {"scalp"}
     assert set(fmri["dataset"]) == {"sim-fmri"} and set(eeg["modality"]) == {"eeg"}

@@ -95,6 +95,32 @@ def test_masked_patch_objective_trains(store):
     assert np.isfinite(trained.health["loss"]).all()
 
 
+def test_complex_spectrum_keeps_the_sign_of_evoked_responses(tmp_path):
+    """Amplitude tokens code a response and its negative alike (so they cannot follow the
+    sign of an evoked pattern across stimuli); complex-spectrum tokens tell them apart."""
+    rows = torch.randn(6, 50)
+    amplitude = build(resolve(TINY_TFM))
+    complex_ = build(resolve({**TINY_TFM, "spectrum": "complex"}))
+    assert torch.equal(amplitude.spectra(rows), amplitude.spectra(-rows))
+    spec = complex_.spectra(rows)
+    assert spec.shape[-1] == 2 * amplitude.spectra(rows).shape[-1]
+    assert torch.allclose(complex_.spectra(-rows), -spec)
+    assert torch.allclose(complex_.log_amplitude(spec), amplitude.spectra(rows), atol=1e-5)
+    # trials in pairs of opposite sign: an evoked bump of stimulus-specific sign plus noise
+    rng = np.random.default_rng(0)
+    t = np.arange(100) / 100.0
+    half = np.exp(-0.5 * ((t - 0.3) / 0.03) ** 2) * rng.choice([-1, 1], (6, 4, 1))
+    half = 1e-5 * (half + 0.2 * rng.normal(size=(6, 4, 100)))
+    data = np.stack([half, -half], axis=1).reshape(12, 4, 100)
+    path = epochs_store(tmp_path / "signed.zarr", data=data)
+    codes = {}
+    for spectrum in ("amplitude", "complex"):
+        cfg = {**TINY_TFM, "spectrum": spectrum, "epochs": 1}
+        codes[spectrum] = _tokens(train([path], cfg, name="s", seed=0), path)["codes"].values
+    assert np.array_equal(codes["amplitude"][0::2], codes["amplitude"][1::2])
+    assert not np.array_equal(codes["complex"][0::2], codes["complex"][1::2])
+
+
 def test_continuous_store_gives_segments(tmp_path):
     path = continuous_store(tmp_path / "raw.zarr", n_times=1030)
     trained = train([path], {**TINY_TFM, "epochs": 1}, name="c", seed=0)

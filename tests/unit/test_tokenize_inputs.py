@@ -22,6 +22,7 @@ torch.set_num_threads(1)
         ({"sfreq": None}, r"tokenizers\.t\.sfreq is missing"),
         ({"kind": "vqvae"}, r"tokenizers\.t\.kind is 'vqvae'"),
         ({"levels": 2}, r"unknown key\(s\) \['levels'\]"),
+        ({"spectrum": "power"}, r"tokenizers\.t\.spectrum is 'power'; choose one of"),
     ],
 )
 def test_config_errors_name_the_key(change, match):
@@ -91,6 +92,11 @@ def test_sensor_tokenizer_needs_positions_and_known_types(tmp_path):
         ({"hop": 32}, r"tokenizers\.sim-tfm\.hop \(32\) is larger"),
         ({"codebook_size": 0}, r"tokenizers\.sim-tfm\.codebook_size': 0 is less than"),
         ({"colour": "red"}, r"tokenizers\.sim-tfm\.colour': unknown key"),
+        (
+            {"probe": {"datasets": ["sim-fmri"]}},
+            r"tokenizers\.sim-tfm\.probe\.datasets': 'sim-fmri' is not tokenized by 'sim-tfm'",
+        ),
+        ({"probe": {"folds": 3}}, r"tokenizers\.sim-tfm\.probe\.folds': unknown key"),
     ],
 )
 def test_config_check_names_the_tokenizer_key(root, edit, match):

@@ -81,3 +81,42 @@ def test_report_section_shows_health(tmp_path):
     assert section.body.count("<img") == 1 and "&lt;b&gt;tok" in section.body
     assert "<b>tok" not in section.body
     assert tokenizer_section([]) is None
+
+
+def test_probe_step_tokens_band_power_and_untrained(tmp_path):
+    """The probe of left (10 Hz) vs right (20 Hz) trials: band power separates them with a
+    small permutation p; every feature set gets a row; a missing label is refused by name."""
+    store = epochs_store(tmp_path / "eeg.zarr", n_trials=24)
+    out = _outputs(tmp_path)
+    params = {"name": "tiny", "tokenizer": {**TINY_TFM, "epochs": 1}, "seed": 0}
+    get_step("train-tokenizer")({"stores": [str(store)]}, out, params)
+    tokens = tmp_path / "tokens.zarr"
+    inputs = {"weights": out["weights"], "config": out["config"], "brain": str(store)}
+    get_step("tokenize")(inputs, {"store": str(tokens)}, {"tokenizer": "tiny", "dataset": "eeg"})
+    probe = {"by": "condition", "n_folds": 4, "n_permutations": 200, "tmin": 0.0}
+    table = tmp_path / "tokenizers" / "tiny" / "probe-eeg.tsv"
+    params = {"tokenizer": "tiny", "dataset": "eeg", "probe": probe, "seed": 0}
+    get_step("probe-tokens")({**inputs, "tokens": str(tokens)}, {"table": str(table)}, params)
+    rows = pd.read_csv(table, sep="\t").set_index("features")
+    assert set(rows.index) == {
+        "band power (mu, beta)",
+        "tokens: code histograms",
+        "tokens: pooled code vectors",
+        "random codebook: code histograms",
+        "random codebook: pooled code vectors",
+    }
+    assert rows["accuracy"].between(0, 1).all() and rows["p_value"].between(1 / 201, 1).all()
+    assert (rows["n_trials"] == 24).all() and rows.loc["band power (mu, beta)", "n_features"] == 8
+    band = rows.loc["band power (mu, beta)"]
+    assert band["accuracy"] >= 0.9 and band["p_value"] < 0.05
+    # 4 channels x 16 codes (one level) from the 5 token centres at or after 0 s
+    assert rows.loc["tokens: code histograms", "n_features"] == 64
+    from brainbridge.report.tokenizers import probe_html
+
+    assert "random codebook: code histograms" in probe_html([table])
+    bad = {**params, "probe": {**probe, "by": "side"}}
+    with pytest.raises(ValueError, match=r"tokenizers\.tiny\.probe\.by"):
+        get_step("probe-tokens")(
+            {**inputs, "tokens": str(tokens)}, {"table": str(tmp_path / "x.tsv")}, bad
+        )
+    assert not (tmp_path / "x.tsv").exists()

@@ -124,8 +124,10 @@ def test_planted_truth_is_recovered(demo):
     tokens = table["dataset"] == "sim-eeg@sim-tfm"
     misses = table[~table["match"] & ~tokens]
     assert misses.empty, misses.to_string()
-    # the tokens' own recovery rows (scored, not required to match: see the README)
+    # the tokens as a brain store: encoding, RSA and CKA recover every planted window, the
+    # high-SNR middle one (conv2) included
     assert tokens.sum() == 9 and table.loc[tokens, "score_best"].notna().all()
+    assert table.loc[tokens, "match"].all(), table[tokens].to_string()
 
 
 def test_decoding_identifies_stimuli_from_the_planted_units(demo):

@@ -79,7 +79,9 @@ rule align_group:
 # Searchlight maps (alignment.searchlight.enabled): voxel spheres (fMRI), sensor
 # neighbourhoods x time windows (M/EEG); recordings only (not brain RDM datasets).
 SEARCHLIGHT = config.get("alignment", {}).get("searchlight", {}).get("enabled", False)
-SL_DATASETS = [d for d in DATASETS if config["datasets"][d]["source"] != "rdm"] if SEARCHLIGHT else []
+SL_DATASETS = (
+    [d for d in DATASETS if config["datasets"][d]["source"] != "rdm" and d not in CONTINUOUS] if SEARCHLIGHT else []
+)
 SL_PAIRS = expand("{dataset}__{model}", dataset=SL_DATASETS, model=MODELS)
 
 

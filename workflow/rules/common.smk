@@ -10,6 +10,8 @@ from brainbridge.safety import inside_output
 OUT = config["output_dir"]
 SIM = f"{OUT}/simulation"
 DATASETS = list(config["datasets"])
+# continuous recordings (channel x time) have no trials: no encoding / alignment; TRFs (trf.smk)
+CONTINUOUS = [d for d in DATASETS if config["datasets"][d].get("store") == "continuous"]
 MODELS = list(config["models"])
 RDM_MODELS = [m for m in MODELS if config["models"][m]["source"] == "rdm"]  # precomputed RDMs
 EXTRACTED = [m for m in MODELS if m not in RDM_MODELS]  # networks: activations, encoding
@@ -84,6 +86,7 @@ def _final_targets():
             *rdms_targets(),
             *decoding_targets(),  # decode_models.smk
             *tokenizer_targets(),  # tokenize.smk
+            *trf_targets(),  # trf.smk (feature files)
         ]
     return [
         *tokenizer_targets(),
@@ -94,6 +97,7 @@ def _final_targets():
         *rdms_targets(),
         *decoding_targets(),  # decode_models.smk
         *partition_targets(),  # partition.smk
+        *trf_targets(),  # trf.smk
     ]
 
 

@@ -95,12 +95,17 @@ rule qc_report:
     input:
         qc=expand(f"{OUT}/brain/{{dataset}}.qc.json", dataset=MEEG_REAL),
         tokenizer_health=expand(f"{OUT}/tokenizers/{{t}}/health.tsv", t=TOKENIZERS),
+        tokenizer_probes=lambda w: probe_tables(),  # tokenize.smk (included later)
+        trf=lambda w: [f"{OUT}/trf/{d}__{m}.zarr" for d, m in TRF_PAIRS],  # trf.smk
     output:
         html=f"{OUT}/qc_report.html",
     params:
         cfg=as_json(config.get("report", {})),
         inputs=lambda w, input: input_args(
-            qc=list(input.qc), tokenizer_health=list(input.tokenizer_health)
+            qc=list(input.qc),
+            tokenizer_health=list(input.tokenizer_health),
+            tokenizer_probes=list(input.tokenizer_probes),
+            trf=list(input.trf),
         ),
         code=code_version("qc-report"),
     threads: 1

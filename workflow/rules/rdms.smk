@@ -5,7 +5,7 @@ import re
 RDM_DATASETS = [d for d in DATASETS if config["datasets"][d]["source"] == "rdm"]  # no encoding
 CATEGORY_RDMS = [d for d in DATASETS if "rdm" in config["datasets"][d]]
 DECODED = [d for d in DATASETS if "decode" in config["datasets"][d]]
-ENCODED = [d for d in DATASETS if d not in RDM_DATASETS]
+ENCODED = [d for d in DATASETS if d not in RDM_DATASETS and d not in CONTINUOUS]
 
 
 def one_of(names):

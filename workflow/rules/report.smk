@@ -1,6 +1,8 @@
 # Planted-vs-recovered table (simulated data), tidy tables and the HTML report.
 
-PAIRS = expand("{dataset}__{model}", dataset=DATASETS + TOKEN_BRAINS, model=MODELS)
+PAIRS = expand(
+    "{dataset}__{model}", dataset=[d for d in DATASETS if d not in CONTINUOUS] + TOKEN_BRAINS, model=MODELS
+)
 ENC_PAIRS = expand("{dataset}__{model}", dataset=ENCODED, model=EXTRACTED)  # no RDM datasets / models
 
 
@@ -38,6 +40,8 @@ rule report:
         decoding=decoding_stores(),  # decode_models.smk
         partition=partition_stores(),  # partition.smk
         tokenizer_health=expand(f"{OUT}/tokenizers/{{t}}/health.tsv", t=TOKENIZERS),
+        tokenizer_probes=probe_tables(),  # tokenize.smk
+        trf=[f"{OUT}/trf/{d}__{m}.zarr" for d, m in TRF_PAIRS],  # trf.smk
     output:
         html=f"{OUT}/report.html",
         alignment_table=f"{OUT}/tables/alignment.tsv",
@@ -54,6 +58,8 @@ rule report:
             decoding=list(input.decoding),
             partition=list(input.partition),
             tokenizer_health=list(input.tokenizer_health),
+            tokenizer_probes=list(input.tokenizer_probes),
+            trf=list(input.trf),
             **({"truth": input.extra[0], "recovery": input.extra[1]} if SIMULATED else {}),
         ),
         encoding_table=lambda w, output: f"-o encoding_table={shlex.quote(output.encoding_table)}" if ENC_PAIRS else "",

@@ -14,7 +14,7 @@ def tokenized(tokenizer):
 
 def tokenizer_settings(tokenizer):
     """The model and training keys (no workflow keys)."""
-    skip = ("datasets", "tokenize", "align", "resources")
+    skip = ("datasets", "tokenize", "align", "resources", "probe")
     return {k: v for k, v in TOKENIZERS[tokenizer].items() if k not in skip}
 
 
@@ -28,10 +28,27 @@ TOKEN_PAIRS = [(t, d) for t in TOKENIZERS for d in tokenized(t)]
 ENCODED += TOKEN_BRAINS  # (rdms.smk) the brain stores encoding runs on
 
 
+# linear probes of trial labels (tokens vs band power vs the untrained tokenizer): one job per
+# tokenizer with a `probe` block x each of its probed datasets (default: the epochs datasets it codes)
+def probed(tokenizer):
+    probe = TOKENIZERS[tokenizer].get("probe")
+    if not probe:
+        return []
+    epochs = [d for d in tokenized(tokenizer) if config["datasets"][d].get("store") != "continuous"]
+    return probe.get("datasets") or epochs
+
+
+PROBE_PAIRS = [(t, d) for t in TOKENIZERS for d in probed(t)]
+
+
+def probe_tables():
+    return [f"{OUT}/tokenizers/{t}/probe-{d}.tsv" for t, d in PROBE_PAIRS]
+
+
 def tokenizer_targets():
     return [f"{OUT}/tokenizers/{t}/health.tsv" for t in TOKENIZERS] + [
         f"{OUT}/tokens/{t}/{d}.zarr" for t, d in TOKEN_PAIRS
-    ]
+    ] + probe_tables()
 
 
 rule train_tokenizer:
@@ -116,3 +133,36 @@ rule token_brain:
         f"{OUT}/logs/tokenize/brain-{{dataset}}{TOKEN_SEP}{{tokenizer}}.log",
     shell:
         ENV + RUN + " token-brain -i tokens={input.tokens:q} -o store={output.store:q} -p {params.cfg} 2> {log:q}"
+
+
+rule probe_tokens:
+    input:
+        weights=f"{OUT}/tokenizers/{{tokenizer}}/model.safetensors",
+        config=f"{OUT}/tokenizers/{{tokenizer}}/config.json",
+        tokens=f"{OUT}/tokens/{{tokenizer}}/{{dataset}}.zarr",
+        brain=lambda w: brain_store(w.dataset),
+    output:
+        table=f"{OUT}/tokenizers/{{tokenizer}}/probe-{{dataset}}.tsv",
+    wildcard_constraints:
+        tokenizer=one_of(TOKENIZERS),
+        dataset=one_of(DATASETS),
+    params:
+        cfg=lambda w: as_json(
+            {
+                "tokenizer": w.tokenizer,
+                "dataset": w.dataset,
+                "probe": {k: v for k, v in TOKENIZERS[w.tokenizer]["probe"].items() if k != "datasets"},
+                "seed": config["seed"],
+            }
+        ),
+        code=code_version("probe-tokens"),
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    log:
+        f"{OUT}/logs/tokenize/probe-{{tokenizer}}__{{dataset}}.log",
+    shell:
+        ENV + RUN + " probe-tokens -i weights={input.weights:q} -i config={input.config:q}"
+        " -i tokens={input.tokens:q} -i brain={input.brain:q} -o table={output.table:q}"
+        " -p {params.cfg} 2> {log:q}"

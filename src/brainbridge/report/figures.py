@@ -284,7 +284,10 @@ def timecourse_png(
     fig = Figure(figsize=(11, 4.6), layout="constrained")
     ax = fig.add_subplot()
     _shade_windows(ax, windows)
-    if noise_ceiling is not None and np.isfinite(noise_ceiling[1]).any():
+    if noise_ceiling is not None and np.array_equal(*noise_ceiling, equal_nan=True):
+        # a single estimate (e.g. the encoding NCSNR ceiling): a dashed line
+        ax.plot(t_ms, noise_ceiling[1], color="0.45", linestyle="--", label="noise ceiling")
+    elif noise_ceiling is not None and np.isfinite(noise_ceiling[1]).any():
         ax.fill_between(
             t_ms,
             noise_ceiling[0],

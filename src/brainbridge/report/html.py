@@ -230,33 +230,99 @@ def _encoding_html(store: _Store, truth: dict) -> str:
     if not _timed(summary):
         values = summary.transpose("region", "layer")
         outline = _region_outline(values, truth)
+        p = _enc_stat(ds, "summary_p_value", ("region", "layer"))
+        ci = _enc_ci(ds, ("region", "layer"))
+        rows = [_enc_ceiling_label(ds, str(r)) for r in values["region"].values]
         png = fg.heatmap_png(
             values.values,
-            rows=values["region"].values,
+            rows=rows,
             cols=values["layer"].values,
             title=f"Encoding {dataset} · {model}: mean cross-validated {label} per region",
             colorbar_label=f"mean {label}",
+            p_values=p,
+            ci=ci,
             outline=outline,
         )
         parts.append(
             figure_html(
-                png, alt=f"encoding heatmap {dataset} {model}", caption=_outline_caption(outline)
+                png,
+                alt=f"encoding heatmap {dataset} {model}",
+                caption=_enc_caption(ds, p is not None, ci is not None) + _outline_caption(outline),
             )
         )
+        parts.append(_encoding_normalised(ds, f"{dataset} · {model}", label, outline))
         return "".join(parts)
     for region in summary["region"].values:
-        parts.append(
-            _encoding_timed(
-                summary.sel(region=region), f"{dataset} · {model}", str(region), label, truth
-            )
-        )
+        parts.append(_encoding_timed(ds, f"{dataset} · {model}", str(region), label, truth))
     return "".join(parts)
 
 
-def _encoding_timed(da: xr.DataArray, name: str, region: str, label: str, truth: dict) -> str:
-    da = da.transpose("layer", "time")
+def _enc_stat(ds: xr.Dataset, var: str, order: tuple[str, ...], **sel) -> np.ndarray | None:
+    if var not in ds:
+        return None
+    da = ds[var].sel(sel) if sel else ds[var]
+    return da.transpose(*order).values
+
+
+def _enc_ci(ds: xr.Dataset, order: tuple[str, ...], **sel) -> fg.Band | None:
+    low = _enc_stat(ds, "summary_ci_low", order, **sel)
+    high = _enc_stat(ds, "summary_ci_high", order, **sel)
+    return None if low is None or high is None else (low, high)
+
+
+def _enc_ceiling_label(ds: xr.Dataset, region: str) -> str:
+    if "summary_ceiling" not in ds:
+        return region
+    value = ds["summary_ceiling"].sel(region=region)
+    if value.ndim or not np.isfinite(float(value)):
+        return region
+    return f"{region}\nNC {float(value):.2f}"
+
+
+def _enc_caption(ds: xr.Dataset, with_p: bool, with_ci: bool) -> str:
+    text = "Cell: score"
+    if with_p:
+        text += "*"
+    if with_ci:
+        text += f" [{float(ds.attrs.get('ci', 0.95)):.0%} CI]"
+    text += "; "
+    if with_p:
+        text += (
+            "* BH-FDR q < 0.05 across all cells of the heatmap (permutation p of the region "
+            f"mean, {int(ds.attrs.get('n_permutations', 0))} within-fold label permutations); "
+        )
+    if "summary_ceiling" in ds:
+        text += "NC: noise ceiling (mean over the region's targets, score units). "
+    return text
+
+
+def _encoding_normalised(ds: xr.Dataset, name: str, label: str, outline) -> str:
+    """Heatmap of the ceiling-normalised region summaries (none without a ceiling)."""
+    if "summary_normalised" not in ds or not np.isfinite(ds["summary_normalised"].values).any():
+        return ""
+    values = ds["summary_normalised"].transpose("region", "layer")
+    png = fg.heatmap_png(
+        values.values,
+        rows=values["region"].values,
+        cols=values["layer"].values,
+        title=f"Encoding {name}: mean {label} / noise ceiling",
+        colorbar_label="fraction of the ceiling",
+        outline=outline,
+    )
+    caption = (
+        "Score divided by the region's noise ceiling ("
+        + escape(str(ds.attrs.get("ceiling_method", "?")))
+        + "; see Methods). "
+        + _outline_caption(outline)
+    )
+    return figure_html(png, alt=f"encoding normalised heatmap {name}", caption=caption)
+
+
+def _encoding_timed(ds: xr.Dataset, name: str, region: str, label: str, truth: dict) -> str:
+    da = ds["summary"].sel(region=region).transpose("layer", "time")
     windows = _windows(truth)
     outline = _window_outline(da, windows)
+    p = _enc_stat(ds, "summary_p_value", ("layer", "time"), region=region)
     heat = fg.heatmap_png(
         da.values,
         rows=da["layer"].values,
@@ -264,23 +330,41 @@ def _encoding_timed(da: xr.DataArray, name: str, region: str, label: str, truth:
         ylabel="Layer",
         title=f"Encoding {name} ({region}): mean {label} over channels",
         colorbar_label=label,
+        p_values=p,
         outline=outline,
     )
-    lines = {str(layer): da.sel(layer=layer).values for layer in da["layer"].values}
+    layers = [str(x) for x in da["layer"].values]
+    sig = fg.fdr_significant(p) if p is not None else None
+    ci = _enc_ci(ds, ("layer", "time"), region=region)
+    ceiling = None
+    if "summary_ceiling" in ds:
+        c = ds["summary_ceiling"].sel(region=region).values
+        ceiling = (c, c) if np.isfinite(c).any() else None
     course = fg.timecourse_png(
         da["time"].values,
-        lines,
+        {k: da.values[i] for i, k in enumerate(layers)},
         title=f"Encoding {name} ({region}) per layer",
         ylabel=f"mean {label}",
+        ci=None if ci is None else {k: (ci[0][i], ci[1][i]) for i, k in enumerate(layers)},
+        significant=None if sig is None else {k: sig[i] for i, k in enumerate(layers)},
         windows=windows,
+        noise_ceiling=ceiling,
     )
-    return figure_html(heat, alt=f"encoding heatmap {name}", caption=_outline_caption(outline)) + (
-        figure_html(
-            course,
-            alt=f"encoding time courses {name}",
-            caption="One line per layer; shaded: planted windows (layer named on top).",
-        )
+    heat_caption = (
+        "Dots: BH-FDR q < 0.05 across all layer × time cells (permutation p of the channel mean). "
+        if p is not None
+        else ""
     )
+    course_caption = "One line per layer; shaded: planted windows (layer named on top)."
+    if ci is not None:
+        course_caption += " Bands: CI per layer."
+    if sig is not None:
+        course_caption += " Squares under the curves: BH-FDR q < 0.05 (as the heatmap)."
+    if ceiling is not None:
+        course_caption += " Grey: noise ceiling."
+    return figure_html(
+        heat, alt=f"encoding heatmap {name}", caption=heat_caption + _outline_caption(outline)
+    ) + figure_html(course, alt=f"encoding time courses {name}", caption=course_caption)
 
 
 def _region_outline(values: xr.DataArray, truth: dict) -> np.ndarray | None:

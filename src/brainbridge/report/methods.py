@@ -55,18 +55,42 @@ def alignment_methods(ds: xr.Dataset) -> str:
 
 
 def encoding_methods(ds: xr.Dataset) -> str:
-    """Folds, penalties and scoring of a cross-validated encoding model."""
+    """Folds, penalties, scoring, statistics and ceiling of a cross-validated encoding model."""
     cfg = _config(ds).get("encoding") or {}
     a = ds.attrs
     folds = escape(str(a.get("n_folds", cfg.get("n_folds", "?"))))
     alphas = cfg.get("alphas")
     grid = f"{len(alphas)} penalties from {min(alphas):g} to {max(alphas):g}" if alphas else "?"
-    return (
+    groups = {
+        "run": "grouped by run (runs sharing a stimulus kept together)",
+        "stimulus": "grouped by stimulus",
+        "none": "over the stimulus list",
+    }.get(str(a.get("cv_groups", "")), "over stimuli")
+    averaging = {
+        "both": "responses averaged per stimulus for fitting and scoring",
+        "train": "fitted on stimulus means, scored on single trials",
+        "test": "fitted on single trials, scored on stimulus means",
+        "none": "fitted and scored on single trials",
+    }.get(str(a.get("average_repetitions", "")), "responses averaged per stimulus")
+    text = (
         f'<p class="methods"><strong>Methods.</strong> Ridge regression from each layer of '
         f"{escape(str(a.get('model', '?')))} to every target of "
-        f"{escape(str(a.get('dataset', '?')))}, {folds}-fold cross-validation over "
-        f"stimuli (responses averaged per stimulus), penalty per target chosen among "
-        f"{escape(grid)} by leave-one-out cross-validation inside each training fold; "
-        f"score: {escape(str(a.get('scoring', '?')))} between predicted and "
-        "held-out responses.</p>"
+        f"{escape(str(a.get('dataset', '?')))}, {folds}-fold cross-validation "
+        f"{escape(groups)} ({escape(averaging)}; a stimulus' repetitions never straddle train "
+        f"and test), penalty per target chosen among {escape(grid)} by leave-one-out "
+        f"cross-validation inside each training fold; score: "
+        f"{escape(str(a.get('scoring', '?')))} between predicted and held-out responses, "
+        "averaged over folds."
     )
+    if a.get("permutation_scheme"):
+        text += (
+            f" Significance: {int(a.get('n_permutations', 0))} permutations, "
+            f"{escape(str(a['permutation_scheme']))}; correction over targets: "
+            f"{escape(str(a.get('correction', '?')))} "
+            f"({escape(str(a.get('correction_family', '')))})."
+        )
+    if a.get("bootstrap_scheme"):
+        text += f" Intervals: {escape(str(a['bootstrap_scheme']))}."
+    if a.get("ceiling_definition"):
+        text += f" Noise ceiling: {escape(str(a['ceiling_definition']))}."
+    return text + "</p>"

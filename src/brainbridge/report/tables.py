@@ -12,7 +12,16 @@ import xarray as xr
 from brainbridge.atomic import write_bytes, write_table, write_text
 
 ID_COLUMNS = ("dataset", "model", "modality")
-ENCODING_COLUMNS = (*ID_COLUMNS, "layer", "region", "time", "score")
+#: summary statistics of an encoding store and their tidy column names
+ENCODING_STATS = {
+    "summary": "score",
+    "summary_p_value": "p_value",
+    "summary_ci_low": "ci_low",
+    "summary_ci_high": "ci_high",
+    "summary_ceiling": "ceiling",
+    "summary_normalised": "score_normalised",
+}
+ENCODING_COLUMNS = (*ID_COLUMNS, "layer", "region", "time", *ENCODING_STATS.values())
 STAT_VARS = ("score", "p_value", "ci_low", "ci_high", "null_mean", "null_std")
 CEILING_VARS = ("noise_ceiling_lower", "noise_ceiling_upper")
 # group-level tests over subjects (NaN when the dataset has no subject groups)
@@ -56,9 +65,18 @@ def _summary_from_score(ds: xr.Dataset) -> xr.DataArray:
 
 
 def tidy_encoding(ds: xr.Dataset) -> pd.DataFrame:
-    """One row per (layer, region[, time]) of the encoding ``summary``; time is NaN when absent."""
-    summary = ds["summary"] if "summary" in ds else _summary_from_score(ds)
-    df = summary.reset_coords(drop=True).to_dataframe(name="score").reset_index()
+    """One row per (layer, region[, time]) of the encoding ``summary``, with its permutation
+    p-value, bootstrap interval, noise ceiling and ceiling-normalised score (NaN where the
+    store has none); time is NaN when absent."""
+    summary = (ds["summary"] if "summary" in ds else _summary_from_score(ds)).reset_coords(
+        drop=True
+    )
+    columns = {}
+    for var, column in ENCODING_STATS.items():
+        da = ds[var].reset_coords(drop=True) if var in ds else xr.full_like(summary, np.nan)
+        columns[column] = da.broadcast_like(summary).transpose(*summary.dims)
+    columns["score"] = summary
+    df = xr.Dataset(columns).to_dataframe(dim_order=list(summary.dims)).reset_index()
     return _with_ids(df, ds, ENCODING_COLUMNS)
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from brainbridge.report import figures as fg
-from brainbridge.report.html import Section, figure_html, fmt, table_html
+from brainbridge.report.html import Section, figure_html, fmt, fmt_p, table_html
 
 PANELS = (
     ("loss", "training loss"),
@@ -49,8 +49,40 @@ def _name(path: Path) -> str:
     return path.parent.name  # tokenizers/NAME/health.tsv
 
 
-def tokenizer_section(paths: Sequence[str | os.PathLike]) -> Section | None:
-    """The section for the health tables at ``paths`` (None when there are none)."""
+def probe_html(paths: Sequence[str | os.PathLike]) -> str:
+    """One row per tokenizer, dataset and feature set of the linear-probe tables."""
+    if not paths:
+        return ""
+    table = pd.concat([pd.read_csv(p, sep="\t") for p in paths], ignore_index=True)
+    rows = [
+        (
+            escape(str(r["tokenizer"])),
+            escape(str(r["dataset"])),
+            escape(str(r["by"])),
+            escape(str(r["features"])),
+            fmt(r["accuracy"], 3),
+            fmt_p(r["p_value"]),
+            fmt(r["null_mean"], 3),
+            str(int(r["n_trials"])),
+            str(int(r["n_features"])),
+        )
+        for _, r in table.iterrows()
+    ]
+    header = ("Tokenizer", "Dataset", "Labels", "Features", "Accuracy", "p", "Null mean",
+              "Trials", "Features (n)")  # fmt: skip
+    intro = (
+        "<p>Linear probe of trial labels (ridge classifier, stratified folds; p: permutation "
+        "test, labels shuffled across trials) from the tokens, from log band power of the same "
+        "trials and window, and from the same tokenizer untrained (random codebook).</p>"
+    )
+    return intro + table_html(header, rows)
+
+
+def tokenizer_section(
+    paths: Sequence[str | os.PathLike], probes: Sequence[str | os.PathLike] = ()
+) -> Section | None:
+    """The section for the health tables at ``paths`` and the probe tables at ``probes``
+    (None when there are none)."""
     if not paths:
         return None
     parts, rows = [], []
@@ -83,9 +115,9 @@ def tokenizer_section(paths: Sequence[str | os.PathLike]) -> Section | None:
         )
     header = ("Tokenizer", "Level", "Epochs", "Utilisation", "Perplexity", "Dead codes",
               "r (time)", "r (spectrum)", "Loss")  # fmt: skip
-    body = table_html(header, rows) + "".join(parts)
+    body = table_html(header, rows) + "".join(parts) + probe_html(probes)
     intro = "<p>Codebook health after the last epoch of each tokenizer, then per epoch.</p>"
     return Section("Brain tokenizers", intro + body)
 
 
-__all__ = ["health_png", "tokenizer_section"]
+__all__ = ["health_png", "probe_html", "tokenizer_section"]

@@ -45,6 +45,7 @@ STEPS: dict[str, str] = {
     "decoding-report": "brainbridge.steps.decoding:decoding_report",
     "encode": "brainbridge.steps.encoding:encode",
     "partition": "brainbridge.steps.partition:partition",
+    "trf": "brainbridge.steps.trf:trf",
     "align": "brainbridge.steps.alignment:align",
     "align-group": "brainbridge.steps.alignment:align_group",
     "model-rdms": "brainbridge.steps.model_rdms:ingest_model_rdm",
@@ -54,6 +55,7 @@ STEPS: dict[str, str] = {
     "train-tokenizer": "brainbridge.steps.tokenization:train_tokenizer",
     "tokenize": "brainbridge.steps.tokenization:tokenize_dataset",
     "token-brain": "brainbridge.steps.tokenization:token_brain",
+    "probe-tokens": "brainbridge.steps.tokenization:probe_tokens",
 }
 
 

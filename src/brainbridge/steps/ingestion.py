@@ -10,7 +10,7 @@ DATASET_SETTINGS = "the dataset's settings (datasets.NAME, paths expanded)"
 
 @declare(
     inputs={"raw": "raw M/EEG file", "events": "event-code table TSV"},
-    outputs={"store": "epochs store"},
+    outputs={"store": "epochs (or continuous) store"},
     params={"name": "dataset name", "preprocessing": "datasets.NAME.preprocessing"},
     extra_params=DATASET_SETTINGS,
 )
@@ -23,8 +23,10 @@ def ingest_eeg(inputs: dict, outputs: dict, params: dict) -> None:
         inputs["events"],
         params["preprocessing"],
         modality=params.get("modality", "eeg"),
+        store=params.get("store", "epochs"),
     )
-    write_brain(ds, kind="epochs", step="ingest-eeg", inputs=inputs, outputs=outputs, params=params)
+    kind = "continuous" if params.get("store") == "continuous" else "epochs"
+    write_brain(ds, kind=kind, step="ingest-eeg", inputs=inputs, outputs=outputs, params=params)
 
 
 @declare(
@@ -51,6 +53,8 @@ def ingest_recording(inputs: dict, outputs: dict, params: dict) -> None:
     optional_inputs={
         "qc": "QC records (JSON)",
         "tokenizer_health": "codebook health TSVs of the tokenizers",
+        "tokenizer_probes": "linear-probe TSVs of the tokenizers",
+        "trf": "temporal response function stores (feature files)",
     },
     optional_params={"title": "report title"},
 )
@@ -61,13 +65,20 @@ def qc_report(inputs: dict, outputs: dict, params: dict) -> None:
     from brainbridge.report.tokenizers import tokenizer_section
 
     records = read_qc_records(as_list(inputs.get("qc")))
-    tokenizers = tokenizer_section(as_list(inputs.get("tokenizer_health")))
+    tokenizers = tokenizer_section(
+        as_list(inputs.get("tokenizer_health")), as_list(inputs.get("tokenizer_probes"))
+    )
+    extra = [qc_section(records)] + ([tokenizers] if tokenizers else [])
+    if as_list(inputs.get("trf")):
+        from brainbridge.report.trf import trf_section
+
+        extra.append(trf_section(as_list(inputs.get("trf"))))
     build_report(
         encoding=[],
         alignment=[],
         out=outputs["html"],
         title=params.get("title", "brainbridge report"),
-        extra_sections=[qc_section(records)] + ([tokenizers] if tokenizers else []),
+        extra_sections=extra,
     )
 
 

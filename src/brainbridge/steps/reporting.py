@@ -30,6 +30,8 @@ def _concat(paths: list) -> pd.DataFrame:
         "decoding": "decoding stores",
         "tokenizer_health": "codebook health TSVs of the tokenizers",
         "partition": "variance partition stores",
+        "tokenizer_probes": "linear-probe TSVs of the tokenizers",
+        "trf": "temporal response function stores",
     },
     optional_outputs={"encoding_table": "all encoding rows (TSV)"},
     optional_params={"title": "report title"},
@@ -41,7 +43,9 @@ def report(inputs: dict, outputs: dict, params: dict) -> None:
             write_table(_concat(as_list(inputs.get(f"{key}_tables"))), outputs[f"{key}_table"])
     qc = as_list(inputs.get("qc"))
     extra = [qc_section(read_qc_records(qc))] if qc else []
-    tokenizers = tokenizer_section(as_list(inputs.get("tokenizer_health")))
+    tokenizers = tokenizer_section(
+        as_list(inputs.get("tokenizer_health")), as_list(inputs.get("tokenizer_probes"))
+    )
     if tokenizers:
         extra.append(tokenizers)
     if as_list(inputs.get("decoding")):
@@ -52,6 +56,10 @@ def report(inputs: dict, outputs: dict, params: dict) -> None:
         from brainbridge.report.partition import partition_section
 
         extra.append(partition_section(as_list(inputs.get("partition"))))
+    if as_list(inputs.get("trf")):
+        from brainbridge.report.trf import trf_section
+
+        extra.append(trf_section(as_list(inputs.get("trf"))))
     build_report(
         extra_sections=extra or None,
         encoding=as_list(inputs.get("encoding")),

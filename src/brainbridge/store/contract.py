@@ -158,6 +158,7 @@ KINDS: dict[str, StoreKind] = {
                 n.CHANNEL: CoordSpec((n.CHANNEL,), "UO", unique=True),
                 n.CH_TYPE: CoordSpec((n.CHANNEL,), "UO"),
                 n.POSITION: CoordSpec((n.CHANNEL, n.SPACE), "f", required=False),
+                n.ORIENTATION: CoordSpec((n.CHANNEL, n.SPACE), "f", required=False),
                 n.TIME: CoordSpec((n.TIME,), "f"),
             },
             attrs={n.SFREQ: _positive_number, n.MODALITY: lambda v: v in _MEEG},
@@ -171,7 +172,13 @@ KINDS: dict[str, StoreKind] = {
                 n.CHANNEL: CoordSpec((n.CHANNEL,), "UO", unique=True),
                 n.CH_TYPE: CoordSpec((n.CHANNEL,), "UO"),
                 n.POSITION: CoordSpec((n.CHANNEL, n.SPACE), "f", required=False),
+                n.ORIENTATION: CoordSpec((n.CHANNEL, n.SPACE), "f", required=False),
                 n.TIME: CoordSpec((n.TIME,), "f"),
+                # stimulus events (when the dataset configures `events`): onset in s from the
+                # first sample
+                n.STIMULUS: CoordSpec((n.EVENT,), "UO", required=False),
+                n.CONDITION: CoordSpec((n.EVENT,), "UO", required=False),
+                n.ONSET: CoordSpec((n.EVENT,), "f", required=False),
             },
             attrs={n.SFREQ: _positive_number, n.MODALITY: lambda v: v in _MEEG},
             chunks={n.CHANNEL: -1, n.TIME: 60_000},
@@ -283,6 +290,31 @@ KINDS: dict[str, StoreKind] = {
                 n.BAND: CoordSpec((n.BAND,), "UO", unique=True, required=False),
             },
             attrs={"spaces": _layer_list, "scoring": _nonempty_str},
+        ),
+        StoreKind(
+            name="trf",
+            doc="Temporal response functions of a continuous recording, per layer (or feature "
+            "file): weights layer x lag x feature x channel, held-out scores per channel (mean "
+            "over contiguous blocks, and per block) and the alpha of each channel.",
+            variables={
+                "weight": VarSpec(dims=((n.LAYER,), (n.LAG,), (n.FEATURE,), (n.CHANNEL,))),
+                "score": VarSpec(dims=((n.LAYER,), (n.CHANNEL,)), finite=False),
+                "fold_score": VarSpec(dims=((n.LAYER,), (n.FOLD,), (n.CHANNEL,)), finite=False),
+                "alpha": VarSpec(dims=((n.LAYER,), (n.CHANNEL,))),
+            },
+            coords={
+                n.LAYER: CoordSpec((n.LAYER,), "UO", unique=True),
+                n.LAG: CoordSpec((n.LAG,), "f", unique=True),
+                n.FEATURE: CoordSpec((n.FEATURE,), "UO", unique=True),
+                n.CHANNEL: CoordSpec((n.CHANNEL,), "UO", unique=True),
+            },
+            attrs={
+                n.SFREQ: _positive_number,
+                "scoring": _nonempty_str,
+                "n_folds": _positive_number,
+                "tmin": lambda v: isinstance(v, int | float),
+                "tmax": lambda v: isinstance(v, int | float),
+            },
         ),
         StoreKind(
             name="decoding",

@@ -17,6 +17,7 @@ SUBJECT = "subject"  # replicate -> subject: replicates of one subject form a gr
 SESSION = "session"  # replicate -> session (or run) within its subject
 STIMULUS2 = "stimulus2"  # the column dim of an RDM (same ids as `stimulus`)
 SEGMENT = "segment"  # a window of a continuous recording (tokens)
+EVENT = "event"  # a stimulus event of a continuous recording (onset, stimulus, condition)
 SOURCE = "source"  # a latent source of a sensor-aware tokenizer
 TOKEN = "token"  # a token step
 LEVEL = "level"  # an RVQ level
@@ -29,6 +30,7 @@ RUN = "run"
 ONSET = "onset"
 CH_TYPE = "ch_type"
 POSITION = "position"  # (channel, space) or (voxel, space), metres or mm as `units`
+ORIENTATION = "orientation"  # (channel, space): MEG coil normal (unit vector), EEG zeros
 REGION_COORD = REGION  # region label of each voxel / parcel / target
 TOKEN_TIME = "token_time"  # centre of each token (s; epochs: relative to the event)
 
@@ -48,6 +50,11 @@ TOKENIZER = "tokenizer"
 CHECKPOINT_SHA256 = "checkpoint_sha256"
 
 SCHEMA = 1
+
+# temporal response functions
+LAG = "lag"  # TRF lag (s; positive: the response follows the stimulus)
+FEATURE = "feature"  # a feature of a stimulus time series
+FOLD = "fold"  # a cross-validation block
 
 # decoding results (identification of layer features from the brain)
 DECODER = "decoder"  # ridge | contrastive

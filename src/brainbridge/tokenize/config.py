@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 KINDS = ("tfm", "sensor")
+#: what a ``tfm`` token sees of each STFT frame: log amplitude alone, or the complex spectrum
+#: with its amplitude log-compressed and its phase kept (the sign of evoked responses)
+SPECTRA = ("amplitude", "complex")
 
 COMMON = {
     "sfreq": None,  # required: the sampling rate the tokenizer works at (Hz)
@@ -25,13 +28,13 @@ COMMON = {
     "device": "cpu",
 }
 SPECIFIC = {
-    "tfm": {"stft_window": 32, "hop": 16, "patch": 2, "mask_ratio": 0.0},
+    "tfm": {"stft_window": 32, "hop": 16, "patch": 2, "mask_ratio": 0.0, "spectrum": "amplitude"},
     "sensor": {"patch": 20, "n_sources": 8, "levels": 2},
 }
 #: keys that define the network (a checkpoint fits data only if these match)
 ARCH = {
     "tfm": ("kind", "sfreq", "segment", "dim", "depth", "heads", "codebook_size",
-            "codebook_dim", "stft_window", "hop", "patch"),
+            "codebook_dim", "stft_window", "hop", "patch", "spectrum"),
     "sensor": ("kind", "sfreq", "segment", "dim", "depth", "heads", "codebook_size",
                "codebook_dim", "patch", "n_sources", "levels"),
 }  # fmt: skip
@@ -97,6 +100,10 @@ def _check_tfm(out: dict, key: str) -> None:
         )
     if not 0.0 <= float(out["mask_ratio"]) < 1.0:
         raise TokenizerConfigError(f"{key}.mask_ratio must lie in [0, 1).")
+    if out["spectrum"] not in SPECTRA:
+        raise TokenizerConfigError(
+            f"{key}.spectrum is {out['spectrum']!r}; choose one of {list(SPECTRA)}."
+        )
 
 
 def _check_sensor(out: dict, key: str) -> None:

@@ -132,8 +132,8 @@ def open_source(path: str | os.PathLike, cfg: dict, *, name: str = "tokenizer") 
         else np.full((len(channels), 3), np.nan)
     )
     orientations = (
-        np.asarray(ds["orientation"].values, float)
-        if "orientation" in ds.coords
+        np.nan_to_num(np.asarray(ds[n.ORIENTATION].values, float))
+        if n.ORIENTATION in ds.coords
         else np.zeros((len(channels), 3))
     )
     if cfg["kind"] == "sensor":

@@ -4,10 +4,12 @@ of its channels; both return codes, reconstructions in time and in log spectral 
 the training loss.
 
 - :class:`TFMTokenizer` works on each channel alone (montage-agnostic): short-time Fourier
-  amplitudes, a frequency-axis encoder per frame, ``patch`` frames per token, a time-axis
-  transformer over the tokens, one codebook; the decoder rebuilds each token's spectral patch
-  and its stretch of signal. With ``mask_ratio`` > 0 a random share of tokens is hidden from the
-  time encoder during training (masked-patch objective).
+  amplitudes (or, with ``spectrum: complex``, the complex spectrum with its amplitude
+  log-compressed, which keeps the sign of evoked responses), a frequency-axis encoder per
+  frame, ``patch`` frames per token, a time-axis transformer over the tokens, one codebook;
+  the decoder rebuilds each token's spectral patch and its stretch of signal. With
+  ``mask_ratio`` > 0 a random share of tokens is hidden from the time encoder during training
+  (masked-patch objective).
 - :class:`SensorTokenizer` embeds each sensor from its position, orientation and type,
   compresses any number of sensors into ``n_sources`` latent sources by cross-attention (per
   time patch), codes the sources with residual VQ (``levels``), and rebuilds every sensor by
@@ -97,10 +99,12 @@ class TFMTokenizer(nn.Module):
         self.cfg = cfg
         self.win, self.hop, self.patch = int(cfg["stft_window"]), int(cfg["hop"]), int(cfg["patch"])
         dim, self.freqs = int(cfg["dim"]), int(cfg["stft_window"]) // 2 + 1
+        self.complex = cfg.get("spectrum", "amplitude") == "complex"
+        self.feats = self.freqs * (2 if self.complex else 1)  # features per STFT frame
         frames = 1 + (int(cfg["segment"]) - self.win) // self.hop
         self.n_tokens = frames // self.patch
         self.register_buffer("window", torch.hann_window(self.win), persistent=False)
-        self.freq_encoder = nn.Sequential(nn.Linear(self.freqs, dim), nn.GELU())
+        self.freq_encoder = nn.Sequential(nn.Linear(self.feats, dim), nn.GELU())
         self.merge = nn.Linear(self.patch * dim, dim)
         self.position = nn.Parameter(torch.zeros(self.n_tokens, dim))
         self.mask_token = nn.Parameter(torch.zeros(dim))
@@ -111,7 +115,7 @@ class TFMTokenizer(nn.Module):
         self.quantizer = _quantizer(cfg, 1)
         self.from_code = nn.Linear(int(cfg["codebook_dim"]), dim)
         self.decoder = _encoder(dim, int(cfg["heads"]), 1)
-        self.spec_head = nn.Linear(dim, self.patch * self.freqs)
+        self.spec_head = nn.Linear(dim, self.patch * self.feats)
         self.time_head = nn.Linear(dim, self.patch * self.hop)
         self.generator: torch.Generator | None = None
 
@@ -121,18 +125,33 @@ class TFMTokenizer(nn.Module):
         return start + ((self.patch - 1) * self.hop + self.win) / 2
 
     def spectra(self, x: torch.Tensor) -> torch.Tensor:
-        """log(1 + |STFT|) patches (n, token, patch * freq) of single-channel rows x (n, T)."""
+        """STFT patches (n, token, patch * feats) of single-channel rows x (n, T): log(1 + |S|)
+        per frequency, or (``spectrum: complex``) the real then imaginary parts of
+        S log(1 + |S|) / |S| (amplitude compressed the same way, phase kept)."""
         spec = torch.stft(
             x, self.win, self.hop, window=self.window, center=False, return_complex=True
-        ).abs()
-        spec = torch.log1p(spec).transpose(1, 2)[:, : self.n_tokens * self.patch]
-        return spec.reshape(len(x), self.n_tokens, self.patch * self.freqs)
+        )
+        amp = spec.abs()
+        if self.complex:
+            spec = spec * (torch.log1p(amp) / amp.clamp_min(1e-12))
+            spec = torch.cat([spec.real, spec.imag], dim=1)
+        else:
+            spec = torch.log1p(amp)
+        spec = spec.transpose(1, 2)[:, : self.n_tokens * self.patch]
+        return spec.reshape(len(x), self.n_tokens, self.patch * self.feats)
+
+    def log_amplitude(self, spec: torch.Tensor) -> torch.Tensor:
+        """log(1 + |S|) (..., token, patch * freq) of patches from :meth:`spectra`."""
+        if not self.complex:
+            return spec
+        parts = spec.unflatten(-1, (self.patch, 2, self.freqs))
+        return torch.hypot(parts[..., 0, :], parts[..., 1, :]).flatten(-2)
 
     def forward(self, x: torch.Tensor, sensors: Sensors | None = None) -> Output:
         batch, channels, _ = x.shape
         rows = x.reshape(batch * channels, -1)
         spec = self.spectra(rows)
-        h = self.freq_encoder(spec.view(len(rows), self.n_tokens, self.patch, self.freqs))
+        h = self.freq_encoder(spec.view(len(rows), self.n_tokens, self.patch, self.feats))
         h = self.merge(h.flatten(2)) + self.position
         ratio = float(self.cfg.get("mask_ratio", 0.0))
         if self.training and ratio > 0:
@@ -149,6 +168,7 @@ class TFMTokenizer(nn.Module):
             torch.mean((recon - target) ** 2) + torch.mean((spec_recon - spec) ** 2) + q.commitment
         )
         codes = q.codes.reshape(batch, channels, self.n_tokens, 1)
+        spec_recon, spec = self.log_amplitude(spec_recon), self.log_amplitude(spec)
         return Output(
             loss, q.commitment, codes, recon, target,
             spec_recon.reshape(batch, channels, -1), spec.reshape(batch, channels, -1),

@@ -80,3 +80,49 @@ def linear_probe(
     observed, null = float(score[0]), score[1:]
     p = (1 + np.sum(null >= observed - 1e-12)) / (1 + n_permutations)
     return ProbeResult(observed, float(p), float(null.mean()), len(y), x.shape[1])
+
+
+def token_features(tokens, tmin: float | None = None, tmax: float | None = None) -> dict:
+    """Per-trial token features over the tokens whose centre lies in [tmin, tmax] (s):
+    per-channel (source) code histograms, and code vectors averaged over those tokens."""
+    from brainbridge.tokenize.tokens import TOKEN_TIME, code_vectors, token_histograms
+
+    t = tokens[TOKEN_TIME].values
+    keep = np.ones(len(t), bool)
+    if tmin is not None:
+        keep &= t >= tmin
+    if tmax is not None:
+        keep &= t <= tmax
+    if not keep.any():
+        raise ValueError(
+            f"no token centre lies in [{tmin}, {tmax}] s (tokens span {t.min():.3g} to "
+            f"{t.max():.3g} s); widen the probe's tmin / tmax."
+        )
+    window = tokens.isel(token=np.flatnonzero(keep))
+    vec = code_vectors(window)  # (trial, unit, token, dim)
+    return {
+        "code histograms": token_histograms(window, per_unit=True),
+        "pooled code vectors": vec.mean(2).reshape(len(vec), -1),
+    }
+
+
+def random_codebook(meta: dict, sources: list, seed: int = 0):
+    """The tokenizer of ``meta`` untrained: random weights (seeded) and a codebook drawn from
+    its own outputs on one batch of ``sources`` (k-means initialisation, no gradient step;
+    no labels), so that its codes are in use at all."""
+    import torch
+
+    from brainbridge.tokenize.config import resolve
+    from brainbridge.tokenize.data import WindowStream
+    from brainbridge.tokenize.models import build, set_generator
+
+    torch.manual_seed(seed)
+    model = build(resolve(meta["config"], meta.get("name", "tokenizer")))
+    set_generator(model, torch.Generator().manual_seed(seed))
+    stream = WindowStream(sources, meta["scales"], batch_size=64, seed=seed)
+    x, i = next(iter(stream))
+    model.train()
+    with torch.no_grad():
+        model(x, sources[i].sensors())
+    set_generator(model, None)
+    return model.eval()

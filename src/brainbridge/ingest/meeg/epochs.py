@@ -38,12 +38,25 @@ def make_epochs(
     return epochs
 
 
+def _orientations(info: mne.Info) -> np.ndarray:
+    """(C, 3) unit normals of the MEG coils (``loc[9:12]``, the z axis of each coil's frame, in
+    device coordinates like the positions); zeros for other channels."""
+    out = np.zeros((len(info["chs"]), 3))
+    for i, ch in enumerate(info["chs"]):
+        if ch["kind"] == mne.io.constants.FIFF.FIFFV_MEG_CH:
+            normal = np.nan_to_num(np.asarray(ch["loc"][9:12], dtype=np.float64))
+            norm = np.linalg.norm(normal)
+            out[i] = normal / norm if norm > 0 else 0.0
+    return out
+
+
 def _channel_coords(info: mne.Info, ch_types: list[str]) -> dict:
     pos = np.array([ch["loc"][:3] for ch in info["chs"]], dtype=np.float64)
     return {
         n.CHANNEL: np.array(info["ch_names"], dtype=str),
         n.CH_TYPE: (n.CHANNEL, np.array(ch_types, dtype=str)),
         n.POSITION: ((n.CHANNEL, n.SPACE), np.nan_to_num(pos)),
+        n.ORIENTATION: ((n.CHANNEL, n.SPACE), _orientations(info)),
     }
 
 
@@ -82,4 +95,16 @@ def raw_to_dataset(raw: mne.io.BaseRaw, *, modality: str) -> xr.Dataset:
             n.TIME: raw.times.astype(np.float64),
         },
         attrs={n.SFREQ: float(raw.info["sfreq"]), n.MODALITY: modality, "units": "V"},
+    )
+
+
+def with_events(ds: xr.Dataset, meta: pd.DataFrame) -> xr.Dataset:
+    """A continuous store Dataset with its stimulus events (dim ``event``: ``stimulus``,
+    ``condition``, ``onset`` in s from the first sample)."""
+    return ds.assign_coords(
+        {
+            n.STIMULUS: (n.EVENT, meta["stimulus"].astype(str).to_numpy()),
+            n.CONDITION: (n.EVENT, meta["condition"].astype(str).to_numpy()),
+            n.ONSET: (n.EVENT, meta["onset"].to_numpy(dtype=np.float64)),
+        }
     )

@@ -9,7 +9,12 @@ from pathlib import Path
 import mne
 import xarray as xr
 
-from brainbridge.ingest.meeg.epochs import epochs_to_dataset, make_epochs, raw_to_dataset
+from brainbridge.ingest.meeg.epochs import (
+    epochs_to_dataset,
+    make_epochs,
+    raw_to_dataset,
+    with_events,
+)
 from brainbridge.ingest.meeg.errors import IngestError
 from brainbridge.ingest.meeg.events import find_events, read_event_table
 from brainbridge.ingest.meeg.evoked import evoked_dataset
@@ -21,14 +26,20 @@ log = logging.getLogger(__name__)
 
 
 def ingest_meeg(
-    raw_path: str | Path, events_path: str | Path, cfg: dict, *, modality: str = "eeg"
+    raw_path: str | Path,
+    events_path: str | Path,
+    cfg: dict,
+    *,
+    modality: str = "eeg",
+    store: str = "epochs",
 ) -> xr.Dataset:
     """One simulated recording: its stim-channel codes mapped by the event-code table
     (``code``, ``stimulus``, ``condition``), then the chain of :func:`ingest_runs` with the
-    preprocessing ``cfg``."""
+    preprocessing ``cfg`` (``store: continuous`` keeps channel x time, with the events)."""
     read_event_table(events_path)  # the simulation's table: a code column, one row a code
     dataset = {
         "modality": modality,
+        "store": store,
         "events": {"from": "stim", "table": str(events_path)},
         "preprocessing": cfg,
         "qc_psd": False,
@@ -82,7 +93,7 @@ def ingest_runs(runs: list, cfg: dict, *, seed: int = 0) -> tuple[xr.Dataset, di
             "n_channels": len(raw.ch_names),
         }
         label = _run_label(run, index, cfg)
-        if store == "epochs":
+        if store == "epochs" or cfg.get("events"):  # continuous: events when configured
             events, meta = find_events(raw, cfg.get("events", {}), source, rec)
             meta["run"] = label
             rec["n_events"] = len(events)
@@ -96,6 +107,8 @@ def ingest_runs(runs: list, cfg: dict, *, seed: int = 0) -> tuple[xr.Dataset, di
             if pre.get("resample"):
                 raw.resample(pre["resample"], verbose="error")
             ds = raw_to_dataset(raw, modality=modality)
+            if cfg.get("events"):
+                ds = with_events(ds, meta)
             return ds, qc
         epochs = make_epochs(raw, events, meta, pre)
         rec["epochs_dropped"] = drop_summary(epochs.drop_log)

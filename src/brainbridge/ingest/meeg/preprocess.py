@@ -15,6 +15,8 @@ copy of the data so drifts do not dominate:
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import mne
 import numpy as np
 
@@ -47,15 +49,37 @@ def set_channels(raw: mne.io.BaseRaw, cfg: dict, source: str, qc: dict) -> None:
         set_montage(raw, montage, source)
 
 
-def set_montage(raw: mne.io.BaseRaw, name: str, source: str) -> None:
-    """A standard montage (e.g. ``standard_1005``) that must cover every EEG channel."""
+def read_montage(name: str, source: str) -> mne.channels.DigMontage:
+    """A built-in montage by name (e.g. ``standard_1005``), or a montage file: a name with a
+    file suffix (``-dig.fif`` / ``.fif`` digitisation, or any format of
+    :func:`mne.channels.read_custom_montage`: ``.loc``, ``.locs``, ``.elc``, ``.sfp``, ...)."""
+    if Path(name).suffix:
+        if not Path(name).is_file():
+            raise IngestError(
+                f"{source}: montage file {name} (channels.montage) does not exist; give the "
+                "path of a montage file or a built-in montage name (e.g. standard_1005)."
+            )
+        try:
+            if name.endswith(".fif") or name.endswith(".fif.gz"):
+                return mne.channels.read_dig_fif(name, verbose="error")
+            return mne.channels.read_custom_montage(name, verbose="error")
+        except (ValueError, OSError) as err:
+            raise IngestError(
+                f"{source}: cannot read montage file {name} (channels.montage): {err}"
+            ) from err
     try:
-        montage = mne.channels.make_standard_montage(name)
+        return mne.channels.make_standard_montage(name)
     except ValueError as err:
         raise IngestError(
             f"{source}: unknown montage {name!r}; choose one of "
-            f"mne.channels.get_builtin_montages() (e.g. standard_1005)."
+            f"mne.channels.get_builtin_montages() (e.g. standard_1005), or give a montage file."
         ) from err
+
+
+def set_montage(raw: mne.io.BaseRaw, name: str, source: str) -> None:
+    """A built-in montage or a montage file (:func:`read_montage`) that must cover every EEG
+    channel."""
+    montage = read_montage(name, source)
     eeg = [raw.ch_names[i] for i in mne.pick_types(raw.info, eeg=True)]
     known = {c.lower() for c in montage.ch_names}
     missing = [c for c in eeg if c.lower() not in known]
