@@ -282,6 +282,30 @@ def test_brain_rdms_and_decode_steps(tmp_path):
     assert row["accuracy"] > 0.9 and row["p_value"] < 0.1  # planted category prototypes
 
 
+def test_category_rdms_take_replicate_groups(tmp_path, caplog):
+    """rdm.replicates groups the runs' RDMs by subject: the store carries the labels and the
+    noise ceiling computed from it leaves one subject out."""
+    responses = _responses(np.random.default_rng(11), n_runs=4)
+    write_store(responses, tmp_path / "h.zarr", kind="responses")
+    inputs, out = {"brain": str(tmp_path / "h.zarr")}, {"store": tmp_path / "h.rdms.zarr"}
+    groups = {"subject": ["s1", "s1", "s2", "s2"], "session": [1, 2, 1, 2]}
+    with caplog.at_level(logging.INFO, logger="brainbridge.steps.brain_rdms"):
+        brain_rdms(inputs, out, {"name": "h", "rdm": {"by": "condition", "replicates": groups}})
+    assert "leave one subject out" in caplog.text
+    ds = open_store(out["store"], "rdms", load=True, values=True)
+    assert ds["subject"].values.tolist() == groups["subject"]
+    assert ds["session"].values.tolist() == ["1", "2", "1", "2"]
+    vectors = RDMVectors.from_square(ds["rdm"].sel(region="IT").values)
+    by_subject = noise_ceiling_leave_one_out(vectors, SPEARMAN, ds["subject"].values)
+    by_run = noise_ceiling_leave_one_out(vectors, SPEARMAN)
+    assert by_subject.lower != pytest.approx(by_run.lower)  # 2 groups of 2 runs, not 4 runs
+    assert f"IT: Spearman noise ceiling {by_subject.lower:.3f}" in caplog.text
+    bad = {"name": "h", "rdm": {"replicates": {"subject": ["s1", "s2"]}}}
+    with pytest.raises(ValueError, match=r"datasets.h.rdm: replicates.subject has 2 .* 4 "):
+        brain_rdms(inputs, {"store": tmp_path / "bad.rdms.zarr"}, bad)
+    assert not (tmp_path / "bad.rdms.zarr").exists()
+
+
 # ---------------------------------------------------------------- noise ceiling, replicate mean
 
 

@@ -135,6 +135,26 @@ def test_sliding_windows_cover_the_epoch():
         sliding_windows(times, 5.0, 0.05)
 
 
+def test_contrastive_units_pick_windows_and_regions():
+    from brainbridge.decode.identity import Units, contrastive_units
+
+    coord = np.round(np.arange(-0.155, 0.56, 0.05), 3)
+    eeg = Units(data={f"{c:.3f}": None for c in coord}, dim="time", coord=coord)
+    every = contrastive_units(eeg, {})  # default: every 2nd window
+    assert every.tolist() == [i % 2 == 0 for i in range(len(coord))]
+    chosen = contrastive_units(eeg, {"units": [0.19, "V4", 0.09]})
+    assert coord[chosen].tolist() == [0.095, 0.195]
+    assert contrastive_units(eeg, {"units": ["V4"], "every": 3}).sum() == 5  # regions ignored
+    with pytest.raises(ValueError, match=r"decoding\.contrastive\.units lists 2\.0 s"):
+        contrastive_units(eeg, {"units": [2.0]})
+    names = np.array(["V1", "V4", "IT"])
+    fmri = Units(data=dict.fromkeys(names), dim="region", coord=names)
+    assert contrastive_units(fmri, {"units": ["V4", 0.19]}).tolist() == [False, True, False]
+    assert contrastive_units(fmri, {"units": [0.19]}).all()
+    with pytest.raises(ValueError, match=r"lists \['V9'\], not regions"):
+        contrastive_units(fmri, {"units": ["V9"]})
+
+
 def test_too_few_candidates_for_top_k_names_the_key():
     with pytest.raises(ValueError, match=r"decoding.top_k.*lower"):
         check_top_k((1, 5), 4)

@@ -103,3 +103,8 @@ def test_subjects_and_a_group_of_datasets(root, workdir, snakemake, monkeypatch)
     assert group["group_p_signflip"].between(0, 1).all()
     single = table[table["dataset"] == "toy"]
     assert single["n_subjects"].eq(2).all() and single["group_t"].notna().all()
+    # the report's group-level section: the group of datasets and the subjects of one dataset
+    html = (workdir / "out" / "report.html").read_text()
+    section = html.split("<h2>Group-level alignment</h2>", 1)[1].split("</section>", 1)[0]
+    assert "pair · tiny" in section and "2 datasets of one design" in section
+    assert "the 2 subjects of toy" in section and "all 2<sup>2</sup> sign flips" in section

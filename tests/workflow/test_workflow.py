@@ -130,23 +130,35 @@ def test_planted_truth_is_recovered(demo):
     assert table.loc[tokens, "match"].all(), table[tokens].to_string()
 
 
-def test_decoding_identifies_stimuli_from_the_planted_units(demo):
-    """Ridge identification: the window / region of a planted layer identifies the held-out
-    stimuli above chance (p < 0.05) and best from its own layer (lowest mean rank)."""
+@pytest.mark.parametrize("decoder", ["ridge", "contrastive"])
+def test_decoding_identifies_stimuli_from_the_planted_units(demo, decoder):
+    """Identification by both decoders: the window / region of a planted layer identifies the
+    held-out stimuli above chance (p < 0.05) and best from its own layer (lowest mean rank).
+    Ridge decodes every unit; the contrastive decoder only the units of
+    decoding.contrastive.units in the quick config (V1 and the 95 ms window, planted conv1)."""
     table = pd.read_csv(demo / "tables" / "decoding.tsv", sep="\t")
-    table = table[(table["metric"] == "correlation") & (table["level"] == "trial")]
+    table = table[
+        (table["metric"] == "correlation")
+        & (table["level"] == "trial")
+        & (table["decoder"] == decoder)
+        & table["top1"].notna()  # units the decoder was trained on
+    ]
     planted = {
         "sim-fmri": {"V1": "conv1", "V4": "conv2", "IT": "conv3"},
         "sim-eeg": {0.09: "conv1", 0.19: "conv2", 0.33: "conv3"},
     }
+    if decoder == "contrastive":
+        planted = {"sim-fmri": {"V1": "conv1"}, "sim-eeg": {0.09: "conv1"}}
     for dataset, units in planted.items():
         rows = table[table["dataset"] == dataset]
         for unit, layer in units.items():
             if dataset == "sim-eeg":
                 nearest = rows["time"].iloc[(rows["time"] - unit).abs().argmin()]
+                assert abs(nearest - unit) < 0.03, rows["time"].unique()
                 at = rows[rows["time"] == nearest]
             else:
                 at = rows[rows["region"] == unit]
+            assert sorted(at["layer"]) == ["conv1", "conv2", "conv3"], at.to_string()
             best = at.loc[at["mean_rank"].idxmin()]
             assert best["layer"] == layer, at.to_string()
             assert best["top1"] > best["chance_top1"] and best["p_value"] < 0.05

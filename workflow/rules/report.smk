@@ -39,6 +39,8 @@ rule report:
         searchlight=expand(f"{OUT}/searchlight/{{pair}}.{{ext}}", pair=SL_PAIRS, ext=["zarr", "maps"]),
         decoding=decoding_stores(),  # decode_models.smk
         partition=partition_stores(),  # partition.smk
+        timegen=timegen_stores(),  # decode_models.smk
+        group_alignment=expand(f"{OUT}/alignment/{{pair}}.zarr", pair=GROUP_PAIRS),
         tokenizer_health=expand(f"{OUT}/tokenizers/{{t}}/health.tsv", t=TOKENIZERS),
         tokenizer_probes=probe_tables(),  # tokenize.smk
         trf=[f"{OUT}/trf/{d}__{m}.zarr" for d, m in TRF_PAIRS],  # trf.smk
@@ -57,6 +59,8 @@ rule report:
             searchlight=[p for p in input.searchlight if p.endswith(".zarr")],
             decoding=list(input.decoding),
             partition=list(input.partition),
+            timegen=list(input.timegen),
+            group_alignment=list(input.group_alignment),
             tokenizer_health=list(input.tokenizer_health),
             tokenizer_probes=list(input.tokenizer_probes),
             trf=list(input.trf),

@@ -98,6 +98,14 @@ class Metric(ABC):
     def bootstrap_scores(self, brain: ArrayOrRDM, model: ArrayOrRDM, idx: np.ndarray) -> np.ndarray:
         """Scores on stimulus resamples (rows of ``idx``, both sides) -> (..., n_boot)."""
 
+    def interval_replicates(self, boot: np.ndarray, observed: np.ndarray) -> np.ndarray:
+        """Replicates (..., n_boot) an interval is read from, given the ``observed`` score (...).
+
+        The raw replicates by default. Metrics whose expectation moves with the number of
+        distinct stimuli (a resample holds about 63 % of them) recentre them on the score.
+        """
+        return boot
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r})"
 

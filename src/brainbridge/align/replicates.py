@@ -182,6 +182,9 @@ class ReplicateMean(Metric):
     def bootstrap_scores(self, brain: ArrayOrRDM, model: ArrayOrRDM, idx: np.ndarray) -> np.ndarray:
         return np.nanmean(self.metric.bootstrap_scores(brain, model, idx), axis=0)
 
+    def interval_replicates(self, boot: np.ndarray, observed: np.ndarray) -> np.ndarray:
+        return self.metric.interval_replicates(boot, observed)
+
 
 def with_replicate_groups(ds, replicates: dict | None, source: str):
     """An ``rdms`` Dataset with per-replicate labels (e.g. ``{subject: [...], session: [...]}``,
@@ -201,9 +204,9 @@ def with_replicate_groups(ds, replicates: dict | None, source: str):
             )
         if len(values) != k:
             raise ValueError(
-                f"{source}: replicates.{key} has {len(values)} entries but the RDM files hold "
+                f"{source}: replicates.{key} has {len(values)} entries but the RDMs hold "
                 f"{k} replicates ({', '.join(map(str, ds['replicate'].values))}); give one "
-                "label per replicate, in the files' order."
+                "label per replicate, in this order."
             )
         coords[key] = ("replicate", np.asarray([str(v) for v in values], dtype=str))
     return ds.assign_coords(coords)

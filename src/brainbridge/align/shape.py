@@ -19,6 +19,11 @@ batched ``permutation_scores`` / ``bootstrap_scores``, registered in the metric 
   2024): neighbours by cosine similarity of the (uncentered) feature vectors, score = mean over
   stimuli of the fraction of the k neighbours shared by both sides.
 
+Bootstrap intervals of Procrustes and SVCCA are read from replicates recentred on the score
+(:func:`recentred`): both overfit, so a resample (about 63 % distinct stimuli) scores well above
+the data it came from. RBF Grams are double-centred before resampling, so that the copies'
+pairs left out of a resample (as for linear CKA) carry no mass.
+
 Permutations relabel the model's stimuli (rows), which leaves every per-side quantity
 (bandwidth, principal directions, neighbour sets up to relabelling) unchanged, so the model side
 is prepared once and only indexed. Bootstrap resamples stimuli with replacement on both sides;
@@ -48,6 +53,7 @@ __all__ = [
     "mutual_knn",
     "procrustes_similarity",
     "rbf_gram",
+    "recentred",
     "svcca",
 ]
 
@@ -98,6 +104,12 @@ def rbf_gram(x: np.ndarray) -> np.ndarray:
         return np.exp(-d2 / (2.0 * sigma2[..., None, None]))
 
 
+def _double_centered(k: np.ndarray) -> np.ndarray:
+    """``H K H`` of Gram matrices (..., n, n)."""
+    k = k - k.mean(axis=-1, keepdims=True)
+    return k - k.mean(axis=-2, keepdims=True)
+
+
 class RBFCKAMetric(CKAMetric):
     """CKA with Gaussian kernels, bandwidth = median pairwise distance (module doc)."""
 
@@ -124,11 +136,32 @@ class RBFCKAMetric(CKAMetric):
         _single(m)
         if b.shape[-2] != m.shape[0]:
             raise ValueError(f"brain has {b.shape[-2]} stimuli, model {m.shape[0]}")
-        k = rbf_gram(b)
-        return k.reshape(-1, *k.shape[-2:]), rbf_gram(m)
+        # Double-centred over the stimuli (HSIC, biased or unbiased, is unchanged), so a
+        # typical off-diagonal entry is ~0 as for centred linear Grams: the bootstrap's
+        # copies' pairs, left out as zeros, then carry no spurious mass (raw RBF entries
+        # are ~0.6, and zeroing them put the score outside its own interval).
+        k, gl = _double_centered(rbf_gram(b)), _double_centered(rbf_gram(m))
+        return k.reshape(-1, *k.shape[-2:]), gl
 
 
 # ---------------------------------------------------------------- Procrustes
+
+
+def recentred(boot: np.ndarray, observed: np.ndarray, angular: bool = False) -> np.ndarray:
+    """Bootstrap replicates (..., n_boot) shifted so that their median is the ``observed``
+    score (...), on the angle scale ``arccos(score)`` when ``angular`` (scores in [0, 1]).
+
+    For scores that overfit (Procrustes, SVCCA), a resample with ~63 % distinct stimuli
+    scores higher than the data it came from; the spread of the replicates is kept, their
+    shift removed (a percentile interval of the recentred replicates is centred on the score).
+    """
+    boot = np.asarray(boot, dtype=np.float64)
+    obs = np.asarray(observed, dtype=np.float64)[..., None]
+    if not angular:
+        return boot - np.nanmedian(boot, axis=-1, keepdims=True) + obs
+    angle = np.arccos(np.clip(boot, -1.0, 1.0))
+    shift = np.arccos(np.clip(obs, -1.0, 1.0)) - np.nanmedian(angle, axis=-1, keepdims=True)
+    return np.cos(np.clip(angle + shift, 0.0, np.pi))
 
 
 def _reduce(x: np.ndarray) -> np.ndarray:
@@ -169,6 +202,9 @@ class ProcrustesMetric(Metric):
 
     def score(self, brain: ArrayOrRDM, model: ArrayOrRDM) -> np.ndarray:
         return procrustes_similarity(*_pair(self, brain, model))
+
+    def interval_replicates(self, boot: np.ndarray, observed: np.ndarray) -> np.ndarray:
+        return recentred(boot, observed, angular=True)  # on the shape distance's own scale
 
     def permutation_scores(
         self, brain: ArrayOrRDM, model: ArrayOrRDM, perms: np.ndarray
@@ -248,6 +284,9 @@ class SVCCAMetric(Metric):
     def _check(self, n: int) -> None:
         if n <= self.dims + 1:
             raise ValueError(f"{self.name} needs more than {self.dims + 1} stimuli, got {n}")
+
+    def interval_replicates(self, boot: np.ndarray, observed: np.ndarray) -> np.ndarray:
+        return recentred(boot, observed)
 
     def score(self, brain: ArrayOrRDM, model: ArrayOrRDM) -> np.ndarray:
         b, m = _pair(self, brain, model)

@@ -122,10 +122,15 @@ def bootstrap_ci(
     ``percentile`` (default), or ``bias-corrected`` (Efron's BC percentile interval: quantile
     levels shifted by ``z0 = Phi^-1(share of replicates below the score)``).
 
+    Procrustes and SVCCA replicates are recentred on the score first
+    (:meth:`~brainbridge.align.metrics.Metric.interval_replicates`): a resample holds about
+    63 % distinct stimuli, which raises these overfitting scores well above the observed one.
+
     What the interval covers (checked by simulation in the tests): the population value of
-    RSA metrics and of unbiased CKA; for biased CKA, whose expectation depends on the number
-    of stimuli (its null grows with n_features / n_stimuli), its expectation at this number of
-    stimuli.
+    RSA metrics (crossnobis RDMs included) and of unbiased CKA (linear and RBF); for metrics
+    whose expectation depends on the number of stimuli (biased CKA, linear and RBF, whitened
+    cosine, Procrustes, SVCCA, mutual k-NN: their null grows with n_features / n_stimuli),
+    their expectation at this number of stimuli.
     """
     if not 0 < ci < 1:
         raise ValueError("ci must be in (0, 1)")
@@ -135,8 +140,8 @@ def bootstrap_ci(
     n = _n_stimuli(metric, brain, model)
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, n, size=(n_bootstrap, n))
-    boot = metric.bootstrap_scores(brain, model, idx)
     observed = np.asarray(metric.score(brain, model), dtype=np.float64)
+    boot = metric.interval_replicates(metric.bootstrap_scores(brain, model, idx), observed)
     lower, upper = interval_from_replicates(boot, observed, ci, interval)
     return BootstrapResult(
         observed=observed,

@@ -89,6 +89,43 @@ def check_decoding(
             )
 
 
+def contrastive_units(units: Units, cfg: dict) -> np.ndarray:
+    """Which units the contrastive decoder is trained on (bool per unit).
+
+    ``cfg['units']``: region names (fMRI) and window centres in s (M/EEG: the nearest window);
+    entries of the other kind are ignored. Without any that apply: every unit, and for M/EEG
+    every ``cfg['every']``-th window (default 2).
+    """
+    wanted = list(cfg.get("units") or [])
+    if units.dim == n.TIME:
+        centres = [float(u) for u in wanted if not isinstance(u, str)]
+        if not centres:
+            return np.arange(len(units.coord)) % int(cfg.get("every", 2)) == 0
+        coord = np.asarray(units.coord, dtype=np.float64)
+        span = np.diff(coord).min() if len(coord) > 1 else 0.0
+        chosen = np.zeros(len(coord), dtype=bool)
+        for c in centres:
+            i = int(np.argmin(np.abs(coord - c)))
+            if abs(coord[i] - c) > max(span, 1e-9):
+                raise ValueError(
+                    f"decoding.contrastive.units lists {c} s, outside the windows "
+                    f"({coord[0]:.3f}-{coord[-1]:.3f} s); give window centres inside the epoch"
+                )
+            chosen[i] = True
+        return chosen
+    regions = [str(u) for u in wanted if isinstance(u, str)]
+    if not regions:
+        return np.ones(len(units.coord), dtype=bool)
+    names = np.asarray(units.coord).astype(str)
+    unknown = sorted(set(regions) - set(names.tolist()))
+    if unknown:
+        raise ValueError(
+            f"decoding.contrastive.units lists {unknown}, not regions of this dataset "
+            f"({', '.join(names)}); name its regions"
+        )
+    return np.isin(names, regions)
+
+
 def identify_layer(
     units: Units,
     features: np.ndarray,
@@ -117,12 +154,12 @@ def identify_layer(
     for d, name in enumerate(decoders):
         decoder = make_decoder(name, cfg, units, seed)
         owner = getattr(decoder, "owner", None)  # the ContrastiveDecoder behind the callable
-        every = 1
-        if name == "contrastive" and units.dim == n.TIME:
-            every = int((cfg.get("contrastive") or {}).get("every", 2))
+        trained = np.ones(len(units.data), dtype=bool)
+        if name == "contrastive":
+            trained = contrastive_units(units, (cfg.get("contrastive") or {}))
         for u, x in enumerate(units.data.values()):
-            if u % every:
-                continue  # a coarser grid for the costly decoder: NaN in between
+            if not trained[u]:
+                continue  # the costly decoder on a subset of the units: NaN elsewhere
             result = cross_identify(
                 x,
                 features,

@@ -60,7 +60,7 @@ def ingest_rdm(inputs: dict, outputs: dict, params: dict) -> None:
 @declare(
     inputs={"brain": "fMRI responses store"},
     outputs={"store": "rdms store"},
-    params={"name": "dataset name", "rdm": "datasets.NAME.rdm (by, replicate_by)"},
+    params={"name": "dataset name", "rdm": "datasets.NAME.rdm (by, replicate_by, replicates)"},
     optional_params={"seed": "random seed"},
 )
 def brain_rdms(inputs: dict, outputs: dict, params: dict) -> None:
@@ -73,7 +73,31 @@ def brain_rdms(inputs: dict, outputs: dict, params: dict) -> None:
         replicate_by=cfg.get("replicate_by", "run"),
         source=str(inputs["brain"]),
     )
+    # replicate groups (subject / session of each run's RDM), as for brain RDM datasets
+    ds = with_replicate_groups(ds, cfg.get("replicates"), f"datasets.{params['name']}.rdm")
+    _log_noise_ceiling(ds, params["name"])
     write_brain(ds, kind="rdms", step="brain-rdms", inputs=inputs, outputs=outputs, params=params)
+
+
+def _log_noise_ceiling(ds, name: str) -> None:
+    """Log the Spearman noise ceiling of each region's RDMs (leave one subject out when the
+    replicates are grouped by subject, else one replicate)."""
+    from brainbridge.align import RDMVectors
+    from brainbridge.align.replicates import noise_ceiling_leave_one_out
+
+    groups = ds["subject"].values.astype(str) if "subject" in ds.coords else None
+    left_out = "subject" if groups is not None else "replicate"
+    for region in ds["region"].values:
+        vectors = RDMVectors.from_square(ds["rdm"].sel(region=region).values)
+        nc = noise_ceiling_leave_one_out(vectors, "rsa-rdm=correlation-compare=spearman", groups)
+        log.info(
+            "%s %s: Spearman noise ceiling %.3f-%.3f (leave one %s out)",
+            name,
+            region,
+            nc.lower,
+            nc.upper,
+            left_out,
+        )
 
 
 @declare(

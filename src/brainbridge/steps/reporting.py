@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from brainbridge.atomic import write_table
+from brainbridge.report.group import group_sections
 from brainbridge.report.html import build_report
 from brainbridge.report.qc import qc_section, read_qc_records
 from brainbridge.report.tokenizers import tokenizer_section
@@ -28,6 +29,8 @@ def _concat(paths: list) -> pd.DataFrame:
         "recovery": "planted-vs-recovered TSV",
         "searchlight": "searchlight stores (maps beside them)",
         "decoding": "decoding stores",
+        "timegen": "temporal-generalization stores (datasets and groups)",
+        "group_alignment": "group-level alignment stores (alignment.groups)",
         "tokenizer_health": "codebook health TSVs of the tokenizers",
         "partition": "variance partition stores",
         "tokenizer_probes": "linear-probe TSVs of the tokenizers",
@@ -48,10 +51,11 @@ def report(inputs: dict, outputs: dict, params: dict) -> None:
     )
     if tokenizers:
         extra.append(tokenizers)
-    if as_list(inputs.get("decoding")):
+    decoding, timegen = as_list(inputs.get("decoding")), as_list(inputs.get("timegen"))
+    if decoding or timegen:
         from brainbridge.report.decoding import decoding_section
 
-        extra.append(decoding_section(as_list(inputs.get("decoding"))))
+        extra.append(decoding_section(decoding, timegen))
     if as_list(inputs.get("partition")):
         from brainbridge.report.partition import partition_section
 
@@ -62,6 +66,9 @@ def report(inputs: dict, outputs: dict, params: dict) -> None:
         extra.append(trf_section(as_list(inputs.get("trf"))))
     build_report(
         extra_sections=extra or None,
+        group_sections=group_sections(
+            as_list(inputs.get("alignment")), as_list(inputs.get("group_alignment"))
+        ),
         encoding=as_list(inputs.get("encoding")),
         alignment=as_list(inputs.get("alignment")),
         out=outputs["html"],
