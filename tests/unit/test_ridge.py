@@ -14,6 +14,7 @@ from brainbridge.encode import (
     make_folds,
     score_predictions,
 )
+from brainbridge.encode.backend import numerics as get_backend_numerics
 
 ALPHAS = np.logspace(-3, 5, 9)
 BACKENDS = ["numpy", "torch"]
@@ -234,3 +235,81 @@ def test_bad_cv_arguments():
         cross_validated_scores(X, Y, ALPHAS, groups=np.arange(5))
     with pytest.raises(ValueError, match="distinct groups"):
         cross_validated_scores(X, Y, ALPHAS, groups=np.arange(20) % 3)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_results_record_the_numerics_used(backend):
+    X, Y = _data(*SHAPES["dual"])
+    res = cross_validated_scores(X, Y, ALPHAS, backend=backend)
+    assert res.numerics == {"backend": backend, "device": "cpu", "dtype": "float64"}
+    assert get_backend_numerics(backend) == res.numerics  # what the encoding step records
+    fit = fit_ridge_loo(X.astype(np.float32), Y.astype(np.float32), ALPHAS, backend=backend)
+    assert (fit.backend, fit.device, fit.dtype) == (backend, "cpu", "float32")  # float32 in
+    assert fit.coef.dtype == np.float32
+
+
+@pytest.mark.parametrize("shape", [(160, 600), (300, 40)])  # kernel and primal regimes
+def test_float32_input_solves_in_float32_close_to_float64(shape):
+    X, Y = _data(*shape, n_targets=30, seed=2)
+    X32, Y32 = X.astype(np.float32), Y.astype(np.float32)
+    f64 = fit_ridge_loo(X, Y, ALPHAS, backend="numpy")
+    f32 = fit_ridge_loo(X32, Y32, ALPHAS)
+    assert f32.dtype == "float32" and f32.backend == "torch"
+    # small alphas must not lose the LOO error to cancellation (1 - h and residuals near 0)
+    np.testing.assert_allclose(f32.loo_mse, f64.loo_mse, rtol=2e-5)
+    idx = np.abs(np.log(ALPHAS)[:, None] - np.log(f32.alpha)[None]).argmin(0)
+    chosen = f64.loo_mse[idx, np.arange(Y.shape[1])]
+    np.testing.assert_allclose(chosen, f64.loo_mse.min(0), rtol=2e-5)  # a tie at worst
+    cv64 = cross_validated_scores(X, Y, ALPHAS, backend="numpy")
+    cv32 = cross_validated_scores(X32, Y32, ALPHAS, backend="numpy")
+    assert cv32.dtype == "float32"
+    np.testing.assert_allclose(cv32.scores, cv64.scores, atol=1e-3)
+
+
+def test_encoding_step_records_backend_device_and_dtype(tmp_path):
+    import xarray as xr
+
+    from brainbridge.steps import get_step
+    from brainbridge.store import open_store, write_store
+
+    rng = np.random.default_rng(0)
+    n_stim, ids = 40, np.array([f"s{i:02d}" for i in range(40)])
+    feats = rng.standard_normal((n_stim, 6))
+    stim = np.tile(np.arange(n_stim), 2)
+    data = feats[stim] @ rng.standard_normal((6, 12)) + rng.standard_normal((len(stim), 12))
+    brain = xr.Dataset(
+        {"data": (("trial", "voxel"), data)},
+        coords={"stimulus": ("trial", ids[stim]), "region": ("voxel", np.repeat(["A", "B"], 6))},
+        attrs={"modality": "fmri"},
+    )
+    acts = xr.Dataset(
+        {"conv1": (("stimulus", "feature:conv1"), feats)},
+        coords={"stimulus": ids},
+        attrs={"model": "toy"},
+    )
+    write_store(acts, tmp_path / "acts.zarr", kind="activations")
+    write_store(brain, tmp_path / "brain.zarr", kind="responses")
+    inputs = {"brain": tmp_path / "brain.zarr", "activations": tmp_path / "acts.zarr"}
+    for backend in BACKENDS:
+        out = {"store": tmp_path / f"{backend}.zarr", "table": tmp_path / f"{backend}.tsv"}
+        cfg = {"alphas": list(ALPHAS), "n_folds": 4, "scoring": "pearson", "backend": backend}
+        cfg |= {"n_permutations": 0, "n_bootstrap": 0}  # numerics only: no statistics
+        params = {"dataset": "toy", "model": "toy", "encoding": cfg}
+        get_step("encode")(inputs, out, params)
+        attrs = open_store(out["store"], "encoding").attrs
+        assert (attrs["backend"], attrs["device"], attrs["dtype"]) == (backend, "cpu", "float64")
+
+
+def test_encoding_step_imports_torch_only_for_the_torch_backend():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np; import brainbridge.steps.encoding as s;"
+        "from brainbridge.encode import cross_validated_scores as cv;"
+        "s.set_torch_threads(1); x = np.random.default_rng(0).standard_normal((20, 3));"
+        "r = cv(x, x[:, :2], [1.0], n_folds=2, backend='numpy');"
+        "print('torch' in sys.modules, r.backend)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "numpy"]

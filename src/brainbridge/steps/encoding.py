@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 
 import numpy as np
-import torch
 import xarray as xr
 
+from brainbridge.encode.backend import numerics, set_torch_threads
 from brainbridge.encode.ceiling import DEFINITIONS, UNITS, noise_ceiling, normalise
 from brainbridge.encode.cv import cv_scores, fit_folds, make_encoding_folds, n_averaged
 from brainbridge.encode.significance import (
@@ -53,7 +53,7 @@ DEFAULTS = {
 def encode(inputs: dict, outputs: dict, params: dict) -> None:
     """Per layer: ridge from layer features to every brain target, scored out of fold, with
     permutation p-values, bootstrap intervals of region summaries and noise ceilings."""
-    torch.set_num_threads(int(params.get("threads", 1)))
+    set_torch_threads(int(params.get("threads", 1)))  # torch is imported only if used
     cfg = {**DEFAULTS, **params["encoding"]}
     seed = int(params.get("seed", 0) or 0)
     brain = open_store(inputs["brain"], load=True)
@@ -153,6 +153,7 @@ def encode(inputs: dict, outputs: dict, params: dict) -> None:
         modality=modality,
         scoring=cfg["scoring"],
         n_folds=cfg["n_folds"],
+        **numerics(cfg["backend"]),  # backend, device and dtype the ridge runs with
     )
 
 
