@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sklearn.model_selection import KFold
 
 from brainbridge.encode.backend import Backend, get_backend
 from brainbridge.encode.ridge import (
@@ -149,6 +148,8 @@ def _as_folds(cv: Any, n_samples: int) -> Folds:
     """(train, test) index pairs from an int (``KFold`` without shuffling, as himalaya), a
     scikit-learn splitter or an explicit list."""
     if isinstance(cv, int | np.integer):
+        from sklearn.model_selection import KFold
+
         if cv < 2 or cv > n_samples:
             raise ValueError(f"cv={cv} folds needs 2 <= cv <= n_samples ({n_samples})")
         cv = KFold(int(cv))
