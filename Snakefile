@@ -32,6 +32,7 @@ include: "workflow/rules/tokenize.smk"
 include: "workflow/rules/encode.smk"
 include: "workflow/rules/trf.smk"
 include: "workflow/rules/decode_models.smk"
+include: "workflow/rules/partition.smk"
 include: "workflow/rules/align.smk"
 include: "workflow/rules/report.smk"
 

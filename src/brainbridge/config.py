@@ -220,6 +220,36 @@ def _tokenizer_errors(config: dict, source: str) -> list[str]:
     return messages
 
 
+def _partition_errors(config: dict, source: str) -> list[str]:
+    """Variance partitioning: each set of layers is extracted by at least one network."""
+    import fnmatch
+
+    part = config.get("partition") or {}
+    if not part.get("enabled", False):
+        return []
+    if not part.get("spaces"):
+        return [
+            f"{source}: key 'partition.spaces' is empty while partitioning is enabled; list "
+            "sets of 2 or 3 layers, e.g. [[conv2, conv3]], or set partition.enabled: false."
+        ]
+    networks = {
+        name: model.get("layers") or []
+        for name, model in (config.get("models") or {}).items()
+        if model.get("source") != "rdm"
+    }
+    messages = []
+    for i, layers in enumerate(part["spaces"]):
+        if not any(
+            all(any(fnmatch.fnmatchcase(layer, p) for p in patterns) for layer in layers)
+            for patterns in networks.values()
+        ):
+            messages.append(
+                f"{source}: key 'partition.spaces.{i}': no model extracts all of {layers} "
+                f"(layers per model: {networks}); name layers of one model's 'layers'."
+            )
+    return messages
+
+
 def _trf_errors(config: dict, source: str) -> list[str]:
     """TRF datasets are continuous M/EEG recordings; feature files do not shadow models."""
     messages = []
@@ -265,6 +295,7 @@ def check_config(config: dict, source: str = "config") -> dict:
     if not messages:
         messages = _reference_errors(config, source) + _rdm_errors(config, source)
         messages += _tokenizer_errors(config, source) + _trf_errors(config, source)
+        messages += _partition_errors(config, source)
     if messages:
         raise ConfigError("invalid configuration:\n  - " + "\n  - ".join(messages))
     return config

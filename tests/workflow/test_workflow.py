@@ -185,6 +185,28 @@ def test_report_and_tables(demo):
     assert "Brain tokenizers" in html
 
 
+def test_variance_partition_of_conv2_and_conv3(demo):
+    """The planted EEG windows show variance unique to their layer (conv2 middle, conv3 late),
+    fMRI region IT unique to conv3; the regions add up to the joint banded model's R^2."""
+    table = pd.read_csv(demo / "tables" / "partition.tsv", sep="\t")
+    assert set(table["spaces"]) == {"conv2+conv3"}
+    assert {"sim-eeg", "sim-fmri"} <= set(table["dataset"])
+    table["time"] = table["time"].fillna(-1.0)
+    wide = table.pivot_table(
+        index=["dataset", "region", "time"], columns="component", values="value"
+    )
+    regions = wide["unique:conv2"] + wide["unique:conv3"] + wide["shared:conv2+conv3"]
+    assert (regions - wide["r2:conv2+conv3"]).abs().max() < 1e-5
+    eeg = wide.loc[("sim-eeg", "scalp")]
+    middle = eeg[(eeg.index >= 0.15) & (eeg.index <= 0.23)].mean()  # planted: conv2
+    late = eeg[(eeg.index >= 0.27) & (eeg.index <= 0.39)].mean()  # planted: conv3
+    assert middle["unique:conv2"] > middle["unique:conv3"] + 0.03
+    assert late["unique:conv3"] > late["unique:conv2"] + 0.03
+    it = wide.loc[("sim-fmri", "IT", -1.0)]
+    assert it["unique:conv3"] > it["unique:conv2"] and it["shared:conv2+conv3"] > 0.05
+    assert "Variance partitioning" in (demo / "report.html").read_text()
+
+
 def test_searchlight_maps(demo):
     """The quick config enables searchlights: stores, NIfTI maps (fMRI), report section."""
     for dataset, dims in (("sim-fmri", ("voxel",)), ("sim-eeg", ("channel", "time"))):

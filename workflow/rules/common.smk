@@ -96,6 +96,7 @@ def _final_targets():
         *recovery_outputs(),
         *rdms_targets(),
         *decoding_targets(),  # decode_models.smk
+        *partition_targets(),  # partition.smk
         *trf_targets(),  # trf.smk
     ]
 

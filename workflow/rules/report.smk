@@ -38,6 +38,7 @@ rule report:
         qc=expand(f"{OUT}/brain/{{dataset}}.qc.json", dataset=MEEG_REAL),
         searchlight=expand(f"{OUT}/searchlight/{{pair}}.{{ext}}", pair=SL_PAIRS, ext=["zarr", "maps"]),
         decoding=decoding_stores(),  # decode_models.smk
+        partition=partition_stores(),  # partition.smk
         timegen=timegen_stores(),  # decode_models.smk
         group_alignment=expand(f"{OUT}/alignment/{{pair}}.zarr", pair=GROUP_PAIRS),
         tokenizer_health=expand(f"{OUT}/tokenizers/{{t}}/health.tsv", t=TOKENIZERS),
@@ -57,6 +58,7 @@ rule report:
             qc=list(input.qc),
             searchlight=[p for p in input.searchlight if p.endswith(".zarr")],
             decoding=list(input.decoding),
+            partition=list(input.partition),
             timegen=list(input.timegen),
             group_alignment=list(input.group_alignment),
             tokenizer_health=list(input.tokenizer_health),

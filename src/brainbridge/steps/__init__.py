@@ -44,6 +44,7 @@ STEPS: dict[str, str] = {
     "generalize-group": "brainbridge.steps.decoding:generalize_group",
     "decoding-report": "brainbridge.steps.decoding:decoding_report",
     "encode": "brainbridge.steps.encoding:encode",
+    "partition": "brainbridge.steps.partition:partition",
     "trf": "brainbridge.steps.trf:trf",
     "align": "brainbridge.steps.alignment:align",
     "align-group": "brainbridge.steps.alignment:align_group",

@@ -32,6 +32,7 @@ def _concat(paths: list) -> pd.DataFrame:
         "timegen": "temporal-generalization stores (datasets and groups)",
         "group_alignment": "group-level alignment stores (alignment.groups)",
         "tokenizer_health": "codebook health TSVs of the tokenizers",
+        "partition": "variance partition stores",
         "tokenizer_probes": "linear-probe TSVs of the tokenizers",
         "trf": "temporal response function stores",
     },
@@ -55,6 +56,10 @@ def report(inputs: dict, outputs: dict, params: dict) -> None:
         from brainbridge.report.decoding import decoding_section
 
         extra.append(decoding_section(decoding, timegen))
+    if as_list(inputs.get("partition")):
+        from brainbridge.report.partition import partition_section
+
+        extra.append(partition_section(as_list(inputs.get("partition"))))
     if as_list(inputs.get("trf")):
         from brainbridge.report.trf import trf_section
 

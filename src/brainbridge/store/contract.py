@@ -77,6 +77,12 @@ def _nonempty_str(value: object) -> bool:
     return isinstance(value, str) and bool(value)
 
 
+def _layer_list(value: object) -> bool:
+    """2 or 3 distinct layer names (the feature spaces of a variance partition)."""
+    items = list(value) if isinstance(value, list | tuple | np.ndarray) else []
+    return 2 <= len(items) <= 3 and len(set(items)) == len(items) and all(map(_nonempty_str, items))
+
+
 _MEEG = ("eeg", "meg", "meeg", "ieeg")
 
 #: absolute tolerance (times the largest value) of the symmetry and zero-diagonal checks
@@ -262,6 +268,28 @@ KINDS: dict[str, StoreKind] = {
             },
             coords={n.LAYER: CoordSpec((n.LAYER,), "UO", unique=True)},
             attrs={"scoring": _nonempty_str},
+        ),
+        StoreKind(
+            name="partition",
+            doc="Variance partitioning of 2-3 layers: component (held-out R^2 of every subset, "
+            "unique and shared regions) x target [x time], band weights of the joint banded "
+            "ridge, and component x region [x time] summaries.",
+            variables={
+                "value": VarSpec(
+                    dims=((n.COMPONENT,), (n.TARGET, n.CHANNEL, n.VOXEL, n.PARCEL)),
+                    extra_trailing_dims=True,
+                    finite=False,
+                ),
+                "summary": VarSpec(
+                    dims=((n.COMPONENT,), (n.REGION,)), extra_trailing_dims=True, finite=False
+                ),
+            },
+            coords={
+                n.COMPONENT: CoordSpec((n.COMPONENT,), "UO", unique=True),
+                n.REGION: CoordSpec((n.REGION,), "UO", unique=True),
+                n.BAND: CoordSpec((n.BAND,), "UO", unique=True, required=False),
+            },
+            attrs={"spaces": _layer_list, "scoring": _nonempty_str},
         ),
         StoreKind(
             name="trf",

@@ -63,3 +63,7 @@ TOP_K = "k"  # top-k accuracy dim
 TRAIN_TIME = "train_time"  # temporal generalization: time the decoder was trained at
 TEST_TIME = "test_time"  # ... and the time it was tested at
 CLUSTER = "cluster"  # clusters of a cluster permutation test
+
+# variance partitioning (banded ridge over 2-3 layers)
+COMPONENT = "component"  # r2:S (held-out R^2 of subset S), unique:X, shared:S
+BAND = "band"  # a feature space (layer) of a banded ridge model
