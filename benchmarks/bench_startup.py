@@ -10,7 +10,9 @@ in fresh interpreters (best of ``--repeat``):
   the step's module imported and its contract printed; the step itself does not run),
 - every module the step imports (:func:`brainbridge.code_version.step_dependencies`, which
   includes the imports inside the step's function), imported in one fresh interpreter: the
-  step's whole start-up before it reads its first input.
+  step's whole start-up before it reads its first input, on the costliest path of its options
+  (e.g. ``decode-identity`` with the torch contrastive decoder; with ridge alone it needs no
+  torch).
 
 Run it with ``PYTHONPATH`` at an older checkout's ``src`` to compare (the last column is then
 skipped when that checkout has no ``code_version``).
@@ -59,11 +61,11 @@ def main() -> None:
     for step in args.steps:
         seconds = timed([*py, "-m", "brainbridge", "run", step, "--help"], args.repeat)
         deps = "n/a"
-        if has_deps:
-            code = (
-                "import importlib; from brainbridge.code_version import step_dependencies as d; "
-                f"[importlib.import_module(m) for m in sorted(d({step!r}))]"
-            )
+        if has_deps:  # the list is found here, so the child only imports (no source parsing)
+            from brainbridge.code_version import step_dependencies
+
+            modules = sorted(step_dependencies(step))
+            code = f"import importlib; [importlib.import_module(m) for m in {modules!r}]"
             deps = f"{timed([*py, '-c', code], args.repeat):6.2f} s"
         print(f"{step:<20} {seconds:14.2f} s {deps:>16}")
 

@@ -16,7 +16,7 @@ import xarray as xr
 
 from brainbridge.decode.crossval import LEVELS, cross_identify, sliding_windows
 from brainbridge.decode.identification import METRICS, check_top_k, make_decoding_folds
-from brainbridge.decode.ridge_decoder import RidgeDecoder
+from brainbridge.decode.zscored_ridge import ridge_decoder
 from brainbridge.store import names as n
 
 DECODERS = ("ridge", "contrastive")
@@ -57,7 +57,7 @@ def brain_units(brain: xr.Dataset, window: float = 0.1, step: float = 0.05) -> U
 def make_decoder(name: str, cfg: dict, units: Units, seed: int) -> Callable:
     """The crossval ``decoder`` callable of a configured decoder name."""
     if name == "ridge":
-        return RidgeDecoder(cfg["alphas"], backend=cfg.get("backend", "numpy")).as_decoder()
+        return ridge_decoder(cfg["alphas"], backend=cfg.get("backend", "numpy"))
     if name == "contrastive":
         from brainbridge.decode.contrastive import ContrastiveConfig, ContrastiveDecoder  # torch
 

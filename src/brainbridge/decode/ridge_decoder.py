@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator
 
+from brainbridge.decode.zscored_ridge import ZScoredRidge, ridge_decoder
 from brainbridge.encode.estimator import DEFAULT_ALPHAS
-from brainbridge.encode.ridge import fit_ridge_loo
 
 
 class RidgeDecoder(BaseEstimator):
@@ -23,30 +23,16 @@ class RidgeDecoder(BaseEstimator):
         self.alphas = alphas
         self.backend = backend
 
-    @staticmethod
-    def _flat(X: Any) -> np.ndarray:
-        X = np.asarray(X, dtype=np.float64)
-        return X.reshape(X.shape[0], -1)
-
     def fit(self, X: Any, Y: Any) -> RidgeDecoder:
-        X = self._flat(X)
-        self.mean_ = X.mean(0)
-        sd = X.std(0)
-        self.scale_ = np.where(sd > 0, sd, 1.0)
-        self.fit_ = fit_ridge_loo(
-            (X - self.mean_) / self.scale_, Y, self.alphas, backend=self.backend
-        )
+        self.model_ = ZScoredRidge.train(X, Y, self.alphas, self.backend)
+        self.mean_, self.scale_, self.fit_ = self.model_.mean, self.model_.scale, self.model_.fit
         return self
 
     def predict(self, X: Any) -> np.ndarray:
-        if not hasattr(self, "fit_"):
+        if not hasattr(self, "model_"):
             raise ValueError("this RidgeDecoder is not fitted yet; call fit(X, Y) first")
-        return self.fit_.predict((self._flat(X) - self.mean_) / self.scale_)
+        return self.model_.predict(X)
 
     def as_decoder(self):
         """The ``decoder(X_train, Y_train, X_test, stimulus_train)`` callable of crossval."""
-
-        def decode(X_train, Y_train, X_test, _stimulus_train):
-            return self.fit(X_train, Y_train).predict(X_test)
-
-        return decode
+        return ridge_decoder(self.alphas, self.backend)
