@@ -36,7 +36,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix src tests benchmarks
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_ridge.py
+	$(BIN)/python benchmarks/bench_ridge.py --shapes 512x1000,4096x1000 --repeat 1  # all four shapes: no options (hours on 2 cores)
 	$(BIN)/python benchmarks/bench_rdm.py
 	$(BIN)/python benchmarks/bench_bootstrap.py
 	$(BIN)/python benchmarks/bench_lss.py
