@@ -59,9 +59,10 @@ SENSOR = {
 }  # fmt: skip
 # The EEGLAB test recording (MNE testing data, EEGLAB/test_raw.set) names its 32 channels
 # EEG 000 ... EEG 031 and carries no positions. Its labels, in channel order, are those of the
-# channel location file shipped with it (EEGLAB/test_chans.locs, which MNE's EEGLAB reader tests
-# pair with test_raw.set). Positions come from a standard template by label (colin27_1005, the
-# EEGBCI stores' montage); EOG1 / EOG2 are eye electrodes: typed eog, so left out of the store.
+# channel location file shipped with it (EEGLAB/test_chans.locs; MNE's test_1020_selection,
+# mne/channels/tests/test_channels.py, renames test_raw.set's channels to them in this order).
+# Positions come from a standard template by label (colin27_1005, the EEGBCI stores' montage);
+# EOG1 / EOG2 are eye electrodes: typed eog, so left out of the store.
 EEGLAB_LABELS = [
     "FPz", "EOG1", "F3", "Fz", "F4", "EOG2", "FC5", "FC1", "FC2", "FC6", "T7", "C3", "C4", "Cz",
     "T8", "CP5", "CP1", "CP2", "CP6", "P7", "P3", "Pz", "P4", "P8", "PO7", "PO3", "POz", "PO4",

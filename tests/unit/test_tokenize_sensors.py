@@ -56,7 +56,8 @@ def test_elekta_meg_store_keeps_coil_normals(shared_data, tmp_path):
 
 # The EEGLAB test recording names its 32 channels EEG 000 ... EEG 031 and carries no positions.
 # Its labels, in channel order, are those of the channel location file shipped with it in MNE's
-# testing data (EEGLAB/test_chans.locs, paired with test_raw.set in MNE's EEGLAB reader tests).
+# testing data (EEGLAB/test_chans.locs; MNE's test_1020_selection, mne/channels/tests/
+# test_channels.py, renames test_raw.set's channels to that file's labels in this order).
 # Positions come from a standard template by label; EOG1 / EOG2 are eye electrodes (typed eog).
 EEGLAB_LABELS = [
     "FPz", "EOG1", "F3", "Fz", "F4", "EOG2", "FC5", "FC1", "FC2", "FC6", "T7", "C3", "C4", "Cz",
