@@ -7,7 +7,7 @@ import mne
 import numpy as np
 import pytest
 import torch
-from tokenizer_fixtures import TINY_SENSOR, epochs_store
+from tokenizer_fixtures import TINY_SENSOR
 
 from brainbridge.ingest.meeg import ingest_dataset
 from brainbridge.ingest.meeg.epochs import raw_to_dataset
@@ -54,48 +54,93 @@ def test_elekta_meg_store_keeps_coil_normals(shared_data, tmp_path):
         assert np.allclose(normal, loc[9:12] / np.linalg.norm(loc[9:12]))
 
 
-# the 32 electrode labels of the EEGLAB tutorial cap, used here only to place the test file's
-# channels (EEG 000 ... EEG 031, which carry no positions) on a head for the montage file
-CAP = ["FPz", "EOG1", "F3", "Fz", "F4", "EOG2", "FC5", "FC1", "FC2", "FC6", "T7", "C3", "C4",
-       "Cz", "T8", "CP5", "CP1", "CP2", "CP6", "P7", "P3", "Pz", "P4", "P8", "PO7", "PO3", "POz",
-       "PO4", "PO8", "O1", "Oz", "O2"]  # fmt: skip
+# The EEGLAB test recording names its 32 channels EEG 000 ... EEG 031 and carries no positions.
+# Its labels, in channel order, are those of the channel location file shipped with it in MNE's
+# testing data (EEGLAB/test_chans.locs; MNE's test_1020_selection, mne/channels/tests/
+# test_channels.py, renames test_raw.set's channels to that file's labels in this order).
+# Positions come from a standard template by label; EOG1 / EOG2 are eye electrodes (typed eog).
+EEGLAB_LABELS = [
+    "FPz", "EOG1", "F3", "Fz", "F4", "EOG2", "FC5", "FC1", "FC2", "FC6", "T7", "C3", "C4", "Cz",
+    "T8", "CP5", "CP1", "CP2", "CP6", "P7", "P3", "Pz", "P4", "P8", "PO7", "PO3", "POz", "PO4",
+    "PO8", "O1", "Oz", "O2",
+]  # fmt: skip
+TEMPLATE = "colin27_1005"  # the montage the EEGBCI store is placed with
+SMALL_SENSOR = {
+    "kind": "sensor", "sfreq": 160.0, "segment": 160, "patch": 16, "dim": 16, "heads": 2,
+    "codebook_size": 16, "codebook_dim": 4, "n_sources": 4, "levels": 2, "epochs": 1,
+    "batch_size": 8, "max_windows": 32,
+}  # fmt: skip
 
 
-def _montage_file(path, names):
-    standard = mne.channels.make_standard_montage("colin27_1005").get_positions()["ch_pos"]
-    lower = {k.lower(): v for k, v in standard.items()}
-    fallback = {"eog1": "fp1", "eog2": "fp2"}
-    pos = {name: lower[fallback.get(c.lower(), c.lower())] for name, c in zip(names, CAP)}
-    mne.channels.make_dig_montage(ch_pos=pos, coord_frame="head").save(path, verbose="error")
-    return path
+def _eeglab_channels(*, types: bool = True, montage: bool = True) -> dict:
+    cfg: dict = {"rename": {f"EEG {i:03d}": label for i, label in enumerate(EEGLAB_LABELS)}}
+    if types:
+        cfg["types"] = {"EOG1": "eog", "EOG2": "eog"}
+    if montage:
+        cfg["montage"] = TEMPLATE
+    return cfg
+
+
+def _ingest(files, cfg: dict, path):
+    ds, _ = ingest_dataset([str(f) for f in files], cfg)
+    write_store(ds, path, kind="continuous")
+    return ds
 
 
 @pytest.mark.realdata
-def test_eeglab_recording_tokenized_through_a_montage_file(shared_data, tmp_path):
-    """The 32-channel EEGLAB file has no positions: refused without a montage; with
-    ``channels.montage`` (a montage file for its channel names) a sensor tokenizer trained on
-    another montage (4 channels) codes it through positions."""
-    eeglab = str(shared_data / "mne-testing" / "EEGLAB" / "test_raw.set")
-    pre = {"reference": "none", "resample": 100.0}
-    cfg = {"modality": "eeg", "store": "continuous", "preprocessing": pre}
-    trained = train([epochs_store(tmp_path / "fit.zarr")], TINY_SENSOR, name="s", seed=0)
+def test_eegbci_tokenizer_codes_the_eeglab_cap_through_its_label_positions(shared_data, tmp_path):
+    """A sensor tokenizer trained on the 64 EEGBCI channels codes the 32-channel EEGLAB
+    recording, placed by its channel labels (EOG typed eog and left out), through positions:
+    the same label gets the same position in both montages. Refused at the recording's own
+    rate, without positions, with EOG left as EEG or with unknown channels, naming the fix."""
+    eegbci = shared_data / "eegbci" / "S001" / "S001R04.edf"
+    eeglab = shared_data / "mne-testing" / "EEGLAB" / "test_raw.set"
+    ref = {"reference": "average"}
+    fit = _ingest(
+        [eegbci],
+        {"modality": "eeg", "store": "continuous", "preprocessing": ref,
+         "channels": {"standardize": "eegbci", "montage": TEMPLATE}},
+        tmp_path / "eegbci.zarr",
+    )  # fmt: skip
+    trained = train([tmp_path / "eegbci.zarr"], SMALL_SENSOR, name="eegbci-sensor", seed=0)
     config = trained.meta["config"]
+    assert trained.meta["scales"].keys() == {"eeg"} and fit.sizes[n.CHANNEL] == 64
 
-    names = [f"EEG {i:03d}" for i in range(32)]
-    montage = _montage_file(tmp_path / "cap-dig.fif", names)
-    placed, _ = ingest_dataset([eeglab], {**cfg, "channels": {"montage": str(montage)}})
-    write_store(placed, tmp_path / "placed.zarr", kind="continuous")
-    # what ingesting without a montage gives: no positions (zeros), refused
-    bare = placed.assign_coords({n.POSITION: placed[n.POSITION] * 0})
-    write_store(bare, tmp_path / "bare.zarr", kind="continuous")
-    with pytest.raises(TokenizerDataError, match=r"no sensor position.*montage"):
-        open_source(tmp_path / "bare.zarr", config, name="s")
-    src = open_source(tmp_path / "placed.zarr", config, name="s")
-    assert len(src.channels) == 32 and len(np.unique(src.positions.round(6), axis=0)) == 32
+    cfg = {"modality": "eeg", "store": "continuous", "preprocessing": {**ref, "resample": 160.0}}
+    placed = _ingest([eeglab], {**cfg, "channels": _eeglab_channels()}, tmp_path / "cap.zarr")
+    scalp = [c for c in EEGLAB_LABELS if not c.startswith("EOG")]
+    assert list(placed[n.CHANNEL].values) == scalp  # EOG1 / EOG2 typed eog: not in the store
+    assert set(placed[n.CH_TYPE].values) == {"eeg"}
+    src = open_source(tmp_path / "cap.zarr", config, name="eegbci-sensor")
+    # every label sits where the EEGBCI montage puts the same label (same template)
+    where = {str(c).lower(): p for c, p in zip(fit[n.CHANNEL].values, fit[n.POSITION].values)}
+    expected = np.array([where[c.lower()] for c in scalp])
+    assert np.allclose(src.positions, expected, atol=1e-9)
+    assert np.allclose(src.sensors().positions.numpy(), expected, atol=1e-6)
+    assert len(np.unique(expected.round(6), axis=0)) == 30
+    radius = np.linalg.norm(expected, axis=1)
+    assert np.all((radius > 0.05) & (radius < 0.15))  # on a head, in metres
     tokens = tokenize(trained.model, trained.meta, src)
     assert tokens["codes"].dims == ("segment", "source", "token", "level")
-    assert tokens["codes"].shape[1:] == (4, 5, 2) and tokens.sizes["segment"] > 400
+    assert tokens["codes"].shape == (placed.sizes[n.TIME] // 160, 4, 10, 2)
 
-    missing = {**cfg, "channels": {"montage": str(tmp_path / "nope.elc")}}
+    own_rate = tmp_path / "cap-128hz.zarr"
+    _ingest([eeglab], {**cfg, "preprocessing": ref, "channels": _eeglab_channels()}, own_rate)
+    with pytest.raises(TokenizerDataError, match=r"128 Hz.*preprocessing\.resample: 160") as err:
+        open_source(own_rate, config, name="eegbci-sensor")
+    assert str(own_rate) in str(err.value)
+    bare = tmp_path / "cap-bare.zarr"
+    _ingest([eeglab], {**cfg, "channels": _eeglab_channels(montage=False)}, bare)
+    with pytest.raises(TokenizerDataError, match=r"no sensor position.*channels\.montage") as err:
+        open_source(bare, config, name="eegbci-sensor")
+    assert str(bare) in str(err.value) and "FPz" in str(err.value)
+
+    with pytest.raises(IngestError, match=r"test_raw\.set.*EOG1.*channels\.types"):
+        ingest_dataset([str(eeglab)], {**cfg, "channels": _eeglab_channels(types=False)})
+    typo = {**_eeglab_channels(), "types": {"EOG1": "eog", "EOG3": "eog"}}
+    with pytest.raises(IngestError, match=r"test_raw\.set.*unknown channel.*EOG3"):
+        ingest_dataset([str(eeglab)], {**cfg, "channels": typo})
+    missing = {**cfg, "channels": _eeglab_channels(montage=False)}
+    missing["channels"]["montage"] = str(tmp_path / "nope.elc")
     with pytest.raises(IngestError, match=r"nope\.elc \(channels\.montage\) does not exist"):
-        ingest_dataset([eeglab], missing)
+        ingest_dataset([str(eeglab)], missing)

@@ -73,12 +73,12 @@ class CVFit:
 
 def run_components(stimulus: np.ndarray, run: np.ndarray) -> np.ndarray:
     """Per trial, the id of its group of runs linked by a shared stimulus."""
+    from scipy.sparse import coo_matrix  # here: scipy.sparse costs ~1 s at start-up
+    from scipy.sparse.csgraph import connected_components
+
     _, s = np.unique(np.asarray(stimulus).astype(str), return_inverse=True)
     _, r = np.unique(np.asarray(run).astype(str), return_inverse=True)
     n_s, n_r = s.max() + 1, r.max() + 1
-    from scipy.sparse import coo_matrix  # here: scipy.sparse and sklearn cost ~1 s at start-up
-    from scipy.sparse.csgraph import connected_components
-
     graph = coo_matrix((np.ones(s.size), (r, n_r + s)), shape=(n_r + n_s, n_r + n_s))
     _, label = connected_components(graph, directed=False)
     return label[r]
@@ -135,12 +135,10 @@ def make_encoding_folds(
         return EncodingFolds(
             make_folds(stimulus.size, n_folds, groups=stimulus, seed=seed), "stimulus", n_stim
         )
+    # groups: none -- shuffled folds of the stimuli, each carrying all its trials
     names, index = np.unique(stimulus, return_inverse=True)
-    from sklearn.model_selection import KFold
-
-    kfold = KFold(n_folds, shuffle=True, random_state=seed)
     folds = []
-    for _, test_stims in kfold.split(names):
+    for _, test_stims in make_folds(names.size, n_folds, seed=seed):
         test = np.isin(index, test_stims)
         folds.append((np.flatnonzero(~test), np.flatnonzero(test)))
     return EncodingFolds(folds, "none", int(names.size))

@@ -204,6 +204,18 @@ def heatmap_png(
     return _png(fig)
 
 
+def layer_time_heatmap_png(values, **kwargs) -> bytes:
+    """:func:`heatmap_png` of a (layer, time) DataArray: a row per layer, times (s) as columns."""
+    values = values.transpose("layer", "time")
+    return heatmap_png(
+        values.values,
+        rows=values["layer"].values,
+        col_times=values["time"].values,
+        ylabel="Layer",
+        **kwargs,
+    )
+
+
 def _heatmap_axes(ax, rows, cols, yc, timed, xlabel, ylabel, title) -> None:
     ax.set_yticks(yc, [str(r) for r in rows])
     ax.invert_yaxis()

@@ -158,13 +158,9 @@ def _figures(ds: xr.Dataset, metric: str, name: str) -> str:
     parts = []
     for region in ds["region"].values:
         sel = {"metric": metric, "region": region}
-        t = ds["group_t"].sel(sel).transpose("layer", "time")
         sig = ds["group_p_cluster"].sel(sel).transpose("layer", "time").values < ALPHA
-        png = fg.heatmap_png(
-            t.values,
-            rows=t["layer"].values,
-            col_times=t["time"].values,
-            ylabel="Layer",
+        png = fg.layer_time_heatmap_png(
+            ds["group_t"].sel(sel),
             colorbar_label="group t",
             title=f"{metric}\n{name} ({region}): group t per layer and time",
             outline=sig,

@@ -323,11 +323,8 @@ def _encoding_timed(ds: xr.Dataset, name: str, region: str, label: str, truth: d
     windows = _windows(truth)
     outline = _window_outline(da, windows)
     p = _enc_stat(ds, "summary_p_value", ("layer", "time"), region=region)
-    heat = fg.heatmap_png(
-        da.values,
-        rows=da["layer"].values,
-        col_times=da["time"].values,
-        ylabel="Layer",
+    heat = fg.layer_time_heatmap_png(
+        da,
         title=f"Encoding {name} ({region}): mean {label} over channels",
         colorbar_label=label,
         p_values=p,
@@ -459,11 +456,8 @@ def _alignment_timed(ds: xr.Dataset, metric: str, region: str, name: str, truth:
     p_values = None if p is None else p.transpose("layer", "time").values
     windows = _windows(truth)
     outline = _window_outline(score, windows)
-    heat = fg.heatmap_png(
-        score.values,
-        rows=score["layer"].values,
-        col_times=score["time"].values,
-        ylabel="Layer",
+    heat = fg.layer_time_heatmap_png(
+        score,
         colorbar_label="similarity",
         p_values=p_values,
         outline=outline,

@@ -71,12 +71,13 @@ class Centred(nn.Module):
     stays centred with unit spread while the encoder trains, so the EMA codebook can follow it
     (without it, the encoder's drift outruns the codebook and every vector falls to one code)."""
 
-    def __init__(self, dim: int) -> None:
+    def __init__(self, dim: int, slots: int = 1) -> None:
         super().__init__()
-        self.norm = nn.BatchNorm1d(dim, affine=False, momentum=0.3)  # eval: the last batches
+        self.width = dim * slots  # ``slots``: vectors normalised apart (one per latent source)
+        self.norm = nn.BatchNorm1d(self.width, affine=False, momentum=0.3)  # eval: last batches
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.norm(z.reshape(-1, z.shape[-1])).view(z.shape)
+        return self.norm(z.reshape(-1, self.width)).view(z.shape)
 
 
 def _quantizer(cfg: dict, levels: int) -> ResidualVQ:
@@ -189,11 +190,17 @@ class SensorTokenizer(nn.Module):
         self.type_embedding = nn.Embedding(len(SENSOR_TYPES), dim)
         self.patch_embedding = nn.Linear(self.patch, dim)
         self.position = nn.Parameter(torch.zeros(self.n_tokens, dim))
+        self.mix = nn.Sequential(
+            nn.LayerNorm(dim), nn.Linear(dim, 2 * dim), nn.GELU(), nn.Linear(2 * dim, dim)
+        )
         self.latents = nn.Parameter(torch.randn(self.n_sources, dim) * 0.1)
         self.compress = nn.MultiheadAttention(dim, heads, batch_first=True)
         self.source_encoder = _encoder(dim, heads, int(cfg["depth"]))
+        # each source centred apart: pooled, the spread between sources (their query
+        # embeddings) dwarfs the spread of any one source over windows, and codes name sources
         self.to_code = nn.Sequential(
-            nn.Linear(dim, int(cfg["codebook_dim"])), Centred(int(cfg["codebook_dim"]))
+            nn.Linear(dim, int(cfg["codebook_dim"])),
+            Centred(int(cfg["codebook_dim"]), self.n_sources),
         )
         self.quantizer = _quantizer(cfg, int(cfg["levels"]))
         self.from_code = nn.Linear(int(cfg["codebook_dim"]), dim)
@@ -216,6 +223,7 @@ class SensorTokenizer(nn.Module):
         emb = self.embed_sensors(sensors)  # (C, dim)
         h = self.patch_embedding(target.reshape(batch, channels, self.n_tokens, self.patch))
         h = h + emb[None, :, None] + self.position[None, None]
+        h = h + self.mix(h)  # signal x sensor terms: a plain sum cancels under average reference
         h = h.permute(0, 2, 1, 3).reshape(batch * self.n_tokens, channels, -1)
         queries = (self.latents[None] + self.position[:, None]).repeat(batch, 1, 1)
         z, _ = self.compress(queries, h, h, need_weights=False)

@@ -59,6 +59,8 @@ def linear_probe(
 ) -> ProbeResult:
     """Stratified k-fold accuracy of the ridge probe, and its permutation test (labels
     shuffled across trials, the same folds refitted)."""
+    from sklearn.model_selection import StratifiedKFold  # ~1.4 s, kept out of start-up
+
     labels = np.asarray(labels).astype(str)
     classes, counts = np.unique(labels, return_counts=True)
     folds = int(min(n_folds, counts.min())) if len(counts) else 0
@@ -71,8 +73,6 @@ def linear_probe(
     y = np.where(labels == classes[1], 1.0, -1.0)
     rng = np.random.default_rng(seed)
     perms = np.stack([y] + [rng.permutation(y) for _ in range(n_permutations)], axis=1)
-    from sklearn.model_selection import StratifiedKFold  # ~1.4 s, kept out of start-up
-
     cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
     scores = []
     for train, test in cv.split(x, labels):
