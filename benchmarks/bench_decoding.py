@@ -77,7 +77,14 @@ def plain_loop(x, y, stim, conf: ContrastiveConfig, arch, positions, device, see
 def bench_contrastive(device: str, epochs: int, repeats: int) -> dict:
     x, y, stim, _ = meeg_data(256, 2, 32, 20, 32)
     positions = np.random.default_rng(1).random((32, 3))
-    conf = ContrastiveConfig(epochs=epochs, batch_size=64, valid_fraction=0.0, device=device)
+    conf = ContrastiveConfig(  # the Défossez-style network, CLIP loss alone (as plain_loop)
+        encoder="deep",
+        mse_weight=0.0,
+        epochs=epochs,
+        batch_size=64,
+        valid_fraction=0.0,
+        device=device,
+    )
     dec = ContrastiveDecoder(conf, positions=positions, seed=0)
     dec.fit(x, y, stim)  # warm-up (lazy torch imports, allocator)
     ours, plain = [], []

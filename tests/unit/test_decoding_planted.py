@@ -224,3 +224,60 @@ def test_decoding_step_saves_the_best_contrastive_checkpoint(stores):
     assert meta["info"]["layer"] == "conv1" and meta["info"]["unit"] in {"R1", "R2", "R3"}
     decoder = load_decoder(out["checkpoint"])
     assert decoder.arch_.kind == "fmri" and decoder.arch_.n_inputs == 10
+
+
+@pytest.mark.parametrize("kind", ["fmri", "meeg"])
+def test_linear_encoder_is_linear_and_deep_is_not(kind):
+    """encoder=linear (the default for comparing layers) is an affine map of the brain pattern;
+    encoder=deep (residual temporal convs / MLP) is not."""
+    from brainbridge.decode.contrastive import build_model
+
+    torch.manual_seed(0)
+    shape = (4, 6, 5) if kind == "meeg" else (4, 30)
+    a, b = torch.randn(shape), torch.randn(shape)
+    pos = torch.rand(6, 2)
+    for encoder, affine in (("linear", True), ("deep", False)):
+        arch = Architecture(kind, shape[1], shape[2] if kind == "meeg" else 1, 3, 8, 1, 2)
+        model = build_model(Architecture(**{**arch.__dict__, "encoder": encoder})).eval()
+        with torch.no_grad():
+            zero = model(torch.zeros_like(a), pos)
+            fa, fb, fab = (model(x, pos) - zero for x in (a, b, 2 * a - b))
+            gap = float((fab - (2 * fa - fb)).abs().max())
+        assert (gap < 1e-4) == affine, (encoder, gap)
+
+
+def test_predictions_are_in_the_units_of_the_targets():
+    """With the MSE term alone, a noiseless linear fMRI region is decoded to its targets' scale
+    (the decoder trains on unit-RMS targets and scales its output back)."""
+    rng = np.random.default_rng(1)
+    y = 50.0 * rng.standard_normal((120, 4))  # targets far from unit scale
+    x = y @ rng.standard_normal((4, 20)) + 0.01 * rng.standard_normal((120, 20))
+    conf = ContrastiveConfig(mse_weight=1.0, epochs=150, learning_rate=0.03, dropout=0.0)
+    dec = ContrastiveDecoder(conf, seed=0).fit(x, y, np.arange(120))
+    assert dec.arch_.encoder == "linear" and abs(dec.target_scale_ / 50.0 - 1) < 0.2
+    pred = dec.predict(x)
+    r2 = 1 - ((pred - y) ** 2).sum() / ((y - y.mean(0)) ** 2).sum()
+    assert r2 > 0.9, r2
+
+
+def test_bad_encoder_settings_and_old_checkpoints(planted, tmp_path):
+    import json
+
+    from brainbridge.decode.contrastive import sidecar
+
+    with pytest.raises(ValueError, match=r"decoding\.contrastive\.encoder.*'linear', 'deep'"):
+        ContrastiveConfig.from_dict({"encoder": "transformer"})
+    with pytest.raises(ValueError, match=r"decoding\.contrastive\.mse_weight=1\.5"):
+        ContrastiveConfig.from_dict({"mse_weight": 1.5})
+    # a checkpoint whose sidecar predates `encoder` (no such key) loads as deep
+    layers, _, _, fmri = planted
+    x, y = fmri["data"].values[:, :10], layers["conv1"][np.tile(np.arange(N_STIM), REPS)]
+    conf = ContrastiveConfig(encoder="deep", epochs=2, batch_size=16, hidden=8)
+    dec = ContrastiveDecoder(conf, seed=0).fit(x, y, fmri["stimulus"].values)
+    path = dec.save(tmp_path / "old.safetensors")
+    meta = json.loads(sidecar(path).read_text())
+    del meta["architecture"]["encoder"], meta["config"]["encoder"]
+    sidecar(path).write_text(json.dumps(meta))
+    old = load_decoder(path)
+    assert old.arch_.encoder == "deep"
+    np.testing.assert_allclose(old.predict(x), dec.predict(x), rtol=1e-5, atol=1e-5)

@@ -134,8 +134,8 @@ def test_planted_truth_is_recovered(demo):
 def test_decoding_identifies_stimuli_from_the_planted_units(demo, decoder):
     """Identification by both decoders: the window / region of a planted layer identifies the
     held-out stimuli above chance (p < 0.05) and best from its own layer (lowest mean rank).
-    Ridge decodes every unit; the contrastive decoder only the units of
-    decoding.contrastive.units in the quick config (V1 and the 95 ms window, planted conv1)."""
+    Ridge decodes every unit; the contrastive decoder (linear encoder, the default) the planted
+    units listed in decoding.contrastive.units of the quick config."""
     table = pd.read_csv(demo / "tables" / "decoding.tsv", sep="\t")
     table = table[
         (table["metric"] == "correlation")
@@ -147,8 +147,6 @@ def test_decoding_identifies_stimuli_from_the_planted_units(demo, decoder):
         "sim-fmri": {"V1": "conv1", "V4": "conv2", "IT": "conv3"},
         "sim-eeg": {0.09: "conv1", 0.19: "conv2", 0.33: "conv3"},
     }
-    if decoder == "contrastive":
-        planted = {"sim-fmri": {"V1": "conv1"}, "sim-eeg": {0.09: "conv1"}}
     for dataset, units in planted.items():
         rows = table[table["dataset"] == dataset]
         for unit, layer in units.items():

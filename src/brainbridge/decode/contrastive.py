@@ -6,13 +6,24 @@ M/EEG (``trial x channel x time``), in the spirit of Défossez et al. (2023):
   mix of the input channels whose logits are a learned function of Fourier features of the 2-D
   sensor positions, so a montage with other sensors reuses the same front end;
 * a subject layer (one learned ``spatial x spatial`` matrix per subject, identity at start);
-* residual temporal convolution blocks (dilated, GELU, batch norm);
-* a linear head from the flattened time course to the target dimension.
+* ``encoder="deep"``: residual temporal convolution blocks (dilated, GELU, batch norm), then
+  a linear head from the flattened time course to the target dimension;
+  ``encoder="linear"`` (the default): the linear head straight after the subject layer.
 
-fMRI (``trial x voxel``): a two-layer MLP.
+fMRI (``trial x voxel``): ``deep``, a two-layer MLP; ``linear``, one linear map.
+
+Why linear by default: identification compares layers (which layer does a window or region
+carry?). A nonlinear encoder trained against a deep layer can compute that layer from an
+earlier one it finds in the brain (conv3 is a function of conv2), and the layer whose geometry
+is easiest to discriminate (few category-like dimensions) then wins whatever drives the unit.
+A linear encoder asks what ridge asks (which layer is linearly present), trained with another
+loss; ``deep`` is the Défossez-style network for large data sets.
 
 Training: batches of trials; a trial's positives are its own stimulus' features, the negatives
-the other stimuli of the batch (duplicates merged); early stopping on the CLIP loss of a
+the other stimuli of the batch (duplicates merged); the loss is
+``(1 - mse_weight) * CLIP + mse_weight * MSE`` (a CLIP + MSE mix as in Benchetrit et al.,
+2023), the MSE on targets divided by their root mean square, which ties each output to its own
+target dimension (the space both decoders are scored in); early stopping on that loss over a
 validation split of the training stimuli. Seeded, deterministic on CPU; CUDA when present.
 Checkpoints are safetensors with a JSON sidecar describing the architecture.
 """
@@ -32,16 +43,19 @@ from torch import nn
 from torch.nn import functional as F
 
 ARCHITECTURES = ("meeg", "fmri")
+ENCODERS = ("linear", "deep")
 
 
 @dataclass(frozen=True)
 class ContrastiveConfig:
     """Training settings (``decoding.contrastive`` in the config)."""
 
-    hidden: int = 32  # virtual channels (M/EEG) or MLP width (fMRI)
-    blocks: int = 2  # residual temporal conv blocks (M/EEG)
+    encoder: str = "linear"  # linear | deep (residual temporal convs for M/EEG, MLP for fMRI)
+    hidden: int = 32  # virtual channels (M/EEG) or MLP width (fMRI, deep)
+    blocks: int = 2  # residual temporal conv blocks (M/EEG, deep)
     fourier: int = 4  # Fourier frequencies per axis of the spatial attention
     dropout: float = 0.1
+    mse_weight: float = 0.5  # loss = (1 - w) * CLIP + w * MSE (0: CLIP alone)
     epochs: int = 60
     batch_size: int = 32
     learning_rate: float = 3e-3
@@ -56,7 +70,16 @@ class ContrastiveConfig:
     def from_dict(cls, cfg: dict | None) -> ContrastiveConfig:
         cfg = dict(cfg or {})
         known = {f for f in cls.__dataclass_fields__}
-        return cls(**{k: v for k, v in cfg.items() if k in known})
+        conf = cls(**{k: v for k, v in cfg.items() if k in known})
+        if conf.encoder not in ENCODERS:
+            raise ValueError(
+                f"decoding.contrastive.encoder is {conf.encoder!r}; use one of {ENCODERS}"
+            )
+        if not 0.0 <= conf.mse_weight <= 1.0:
+            raise ValueError(
+                f"decoding.contrastive.mse_weight={conf.mse_weight} must lie in [0, 1]"
+            )
+        return conf
 
 
 @dataclass(frozen=True)
@@ -72,6 +95,7 @@ class Architecture:
     fourier: int
     n_subjects: int = 1
     dropout: float = 0.1
+    encoder: str = "deep"  # checkpoints written before the linear encoder existed are deep
     extra: dict = field(default_factory=dict)
 
 
@@ -113,7 +137,9 @@ class ResidualBlock(nn.Module):
 
 
 class MEEGEncoder(nn.Module):
-    """Spatial attention -> 1x1 conv -> subject layer -> residual temporal convs -> head."""
+    """Spatial attention -> 1x1 conv -> subject layer -> [residual temporal convs] -> head.
+
+    ``arch.encoder == "linear"``: no temporal blocks and no nonlinearity (dropout only)."""
 
     def __init__(self, arch: Architecture) -> None:
         super().__init__()
@@ -121,23 +147,33 @@ class MEEGEncoder(nn.Module):
         self.spatial = SpatialAttention(h, arch.fourier)
         self.mix = nn.Conv1d(h, h, 1)
         self.subject = nn.Parameter(torch.eye(h).repeat(arch.n_subjects, 1, 1))
-        self.blocks = nn.Sequential(
-            *(ResidualBlock(h, 2 ** (i % 3), arch.dropout) for i in range(arch.blocks))
+        self.deep = arch.encoder == "deep"
+        self.blocks = (
+            nn.Sequential(
+                *(ResidualBlock(h, 2 ** (i % 3), arch.dropout) for i in range(arch.blocks))
+            )
+            if self.deep
+            else nn.Dropout(arch.dropout)
         )
         self.head = nn.Linear(h * arch.n_times, arch.out_dim)
 
     def forward(self, x, positions, subject=None):
         z = self.mix(self.spatial(x, positions))
         s = self.subject[subject if subject is not None else torch.zeros_like(x[:, 0, 0]).long()]
-        z = torch.einsum("bct,bco->bot", z, s)
-        return self.head(F.gelu(self.blocks(z)).flatten(1))
+        z = self.blocks(torch.einsum("bct,bco->bot", z, s))
+        return self.head((F.gelu(z) if self.deep else z).flatten(1))
 
 
 class FMRIEncoder(nn.Module):
-    """Two-layer MLP from a region's voxels to the target dimension."""
+    """A region's voxels to the target dimension: a two-layer MLP (deep) or a linear map."""
 
     def __init__(self, arch: Architecture) -> None:
         super().__init__()
+        if arch.encoder == "linear":
+            self.net = nn.Sequential(
+                nn.Dropout(arch.dropout), nn.Linear(arch.n_inputs, arch.out_dim)
+            )
+            return
         self.net = nn.Sequential(
             nn.Dropout(arch.dropout),
             nn.Linear(arch.n_inputs, arch.hidden),
@@ -152,6 +188,8 @@ class FMRIEncoder(nn.Module):
 def build_model(arch: Architecture) -> nn.Module:
     if arch.kind not in ARCHITECTURES:
         raise ValueError(f"architecture kind must be one of {ARCHITECTURES}, got {arch.kind!r}")
+    if arch.encoder not in ENCODERS:
+        raise ValueError(f"architecture encoder must be one of {ENCODERS}, got {arch.encoder!r}")
     return MEEGEncoder(arch) if arch.kind == "meeg" else FMRIEncoder(arch)
 
 
@@ -172,11 +210,16 @@ def pick_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
-def _batch_loss(model, X, Y, stim, idx, positions, temperature):
+def _batch_loss(model, X, Y, stim, idx, positions, temperature, mse_weight: float = 0.0):
+    """CLIP loss of a batch of trials, mixed with the MSE to their targets by ``mse_weight``."""
     uniq, labels = torch.unique(stim[idx], return_inverse=True)
     first = torch.zeros(len(uniq), dtype=torch.long, device=X.device)
     first[labels] = idx  # any trial of each stimulus carries its target
-    return clip_loss(model(X[idx], positions), Y[first], labels, temperature)
+    out = model(X[idx], positions)
+    loss = clip_loss(out, Y[first], labels, temperature)
+    if mse_weight:
+        loss = (1 - mse_weight) * loss + mse_weight * F.mse_loss(out, Y[idx])
+    return loss
 
 
 class ContrastiveDecoder:
@@ -205,6 +248,7 @@ class ContrastiveDecoder:
             blocks=c.blocks,
             fourier=c.fourier,
             dropout=c.dropout,
+            encoder=c.encoder,
         )
 
     def _positions(self, n_channels: int) -> np.ndarray:
@@ -242,7 +286,9 @@ class ContrastiveDecoder:
         model = build_model(self.arch_).to(device)
         pos = torch.as_tensor(self._positions(X.shape[1]), dtype=torch.float32, device=device)
         Xt = torch.as_tensor((X - self.mean_) / self.scale_, device=device)
-        Yt = torch.as_tensor(Y, device=device)
+        rms = float(np.sqrt(np.mean(Y[~is_valid] ** 2)))
+        self.target_scale_ = np.float32(rms if rms > 0 else 1.0)  # MSE on unit-RMS targets
+        Yt = torch.as_tensor(Y / self.target_scale_, device=device)
         St = torch.as_tensor(stim, device=device)
         train_idx = torch.as_tensor(np.flatnonzero(~is_valid), device=device)
         valid_idx = torch.as_tensor(np.flatnonzero(is_valid), device=device)
@@ -253,9 +299,8 @@ class ContrastiveDecoder:
             model.train()
             order = train_idx[torch.randperm(len(train_idx), generator=gen).to(device)]
             for start in range(0, len(order) - c.batch_size + 1, c.batch_size):
-                loss = _batch_loss(
-                    model, Xt, Yt, St, order[start : start + c.batch_size], pos, c.temperature
-                )
+                batch = order[start : start + c.batch_size]
+                loss = _batch_loss(model, Xt, Yt, St, batch, pos, c.temperature, c.mse_weight)
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
@@ -263,7 +308,9 @@ class ContrastiveDecoder:
                 continue
             model.eval()
             with torch.no_grad():
-                val = float(_batch_loss(model, Xt, Yt, St, valid_idx, pos, c.temperature))
+                val = float(
+                    _batch_loss(model, Xt, Yt, St, valid_idx, pos, c.temperature, c.mse_weight)
+                )
             self.history_.append(val)
             if val < best - 1e-4:
                 best, best_state, waited = val, copy.deepcopy(model.state_dict()), 0
@@ -283,7 +330,8 @@ class ContrastiveDecoder:
             (np.asarray(X, dtype=np.float32) - self.mean_) / self.scale_, device=self.device_
         )
         with torch.no_grad():
-            return self.model_(Xt, self.positions_).cpu().numpy().astype(np.float64)
+            out = self.model_(Xt, self.positions_).cpu().numpy().astype(np.float64)
+        return out * float(getattr(self, "target_scale_", 1.0))  # in the targets' units
 
     def as_decoder(self):
         """The ``decoder(X_train, Y_train, X_test, stimulus_train)`` callable of crossval."""
@@ -308,6 +356,7 @@ class ContrastiveDecoder:
         state["_input_mean"] = torch.as_tensor(self.mean_)
         state["_input_scale"] = torch.as_tensor(self.scale_)
         state["_positions"] = self.positions_.detach().cpu()
+        state["_target_scale"] = torch.as_tensor(np.atleast_1d(self.target_scale_))
         meta = {"architecture": asdict(self.arch_), "config": asdict(self.config), "info": info}
         with atomic_path(path) as tmp:
             save_file(state, str(tmp))
@@ -348,4 +397,6 @@ def load_decoder(path: str | Path, expected: Architecture | None = None) -> Cont
     dec.arch_, dec.model_, dec.device_ = arch, model.eval(), torch.device("cpu")
     dec.mean_, dec.scale_ = state["_input_mean"].numpy(), state["_input_scale"].numpy()
     dec.positions_ = state["_positions"]
+    if "_target_scale" in state:
+        dec.target_scale_ = np.float32(state["_target_scale"].numpy()[0])
     return dec
