@@ -30,12 +30,16 @@ ALPHAS = np.logspace(-2, 4, 7)
 
 
 @pytest.mark.parametrize("backend", ["numpy", "torch"])
-@pytest.mark.parametrize("sizes", [(8, 12), (50, 40)], ids=["primal", "dual"])
-def test_equals_himalaya_banded_ridge_cv(backend, sizes):
+@pytest.mark.parametrize(
+    ("sizes", "n_targets"),
+    [((8, 12), 6), ((50, 40), 6), ((50, 40), 150)],
+    ids=["primal", "dual", "dual-many-targets"],  # more targets than alphas x test samples
+)
+def test_equals_himalaya_banded_ridge_cv(backend, sizes, n_targets):
     from himalaya.backend import set_backend
     from himalaya.ridge import BandedRidgeCV
 
-    Xs, Y, Xtest = _problem(70, sizes)
+    Xs, Y, Xtest = _problem(70, sizes, n_targets)
     gammas = band_weight_candidates(2, 8, seed=3)
     cv = KFold(4)
     set_backend("numpy")
@@ -45,7 +49,8 @@ def test_equals_himalaya_banded_ridge_cv(backend, sizes):
         cv=cv,
         solver_params=dict(alphas=ALPHAS, n_iter=gammas, progress_bar=False, warn=False),
     ).fit(Xs, Y)
-    fit = fit_banded_ridge(Xs, Y, ALPHAS, gammas, cv=cv, backend=backend)
+    batch = 40 if n_targets > 40 else None  # several target batches
+    fit = fit_banded_ridge(Xs, Y, ALPHAS, gammas, cv=cv, backend=backend, target_batch=batch)
     np.testing.assert_allclose(fit.cv_scores, ref.cv_scores_, atol=1e-8)
     np.testing.assert_allclose(fit.deltas, ref.deltas_, atol=1e-8)
     np.testing.assert_allclose(fit.predict(Xtest), ref.predict(Xtest), atol=1e-8)

@@ -241,23 +241,25 @@ def _inner_cv_scores(
                 A = Kte @ W  # (n_te, n_train)
             else:
                 A = fold.Xte @ (d[:, None] * W)  # (n_te, p)
-            # dual with many targets: form the (n_te, n_train) prediction matrices per alpha
-            matrices = fold.dual and min(batch, n_targets) > n_alphas * n_te
+            # dual with many targets: the (n_te, n_train) prediction matrix of every alpha,
+            # stacked once per candidate, then one product per target batch
+            matrices = fold.dual and n_targets > n_alphas * n_te
+            if matrices:
+                M = B.stack(
+                    [(A * (1.0 / (s2 + alphas[i]))[None, :]) @ W.T for i in range(n_alphas)]
+                )
+                M = M.reshape(n_alphas * n_te, -1)
             for start in range(0, n_targets, batch):
                 sl = slice(start, min(start + batch, n_targets))
                 Yb_te = Yte[:, sl]
                 if matrices:
-                    Yb_tr = Ytr[:, sl]
-                elif fold.dual:
-                    Z = W.T @ Ytr[:, sl]
-                else:
-                    Z = W.T @ (d[:, None] * C[:, sl])
+                    P = (M @ Ytr[:, sl]).reshape(n_alphas, n_te, -1)
+                    mse = ((Yb_te[None] - P) ** 2).mean(1)
+                    total[g, :, sl] -= B.to_numpy(mse).astype(np.float64)
+                    continue
+                Z = W.T @ (Ytr[:, sl] if fold.dual else d[:, None] * C[:, sl])
                 for i in range(n_alphas):
-                    w = 1.0 / (s2 + alphas[i])
-                    if matrices:
-                        P = ((A * w[None, :]) @ W.T) @ Yb_tr
-                    else:
-                        P = A @ (w[:, None] * Z)
+                    P = A @ ((1.0 / (s2 + alphas[i]))[:, None] * Z)
                     mse = ((Yb_te - P) ** 2).mean(0)
                     total[g, i, sl] -= B.to_numpy(mse).astype(np.float64)
     return total / len(folds)
