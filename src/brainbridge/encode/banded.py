@@ -254,7 +254,9 @@ def _inner_cv_scores(
                 Yb_te = Yte[:, sl]
                 if matrices:
                     P = (M @ Ytr[:, sl]).reshape(n_alphas, n_te, -1)
-                    mse = ((Yb_te[None] - P) ** 2).mean(1)
+                    P -= Yb_te[None]  # in place: the residuals of every alpha
+                    P *= P
+                    mse = P.mean(1)
                     total[g, :, sl] -= B.to_numpy(mse).astype(np.float64)
                     continue
                 Z = W.T @ (Ytr[:, sl] if fold.dual else d[:, None] * C[:, sl])
