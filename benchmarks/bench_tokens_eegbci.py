@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import yaml
 
 from brainbridge.ingest.meeg import ingest_dataset
 from brainbridge.store import open_store, write_store
@@ -57,22 +58,11 @@ SENSOR = {
     "kind": "sensor", "sfreq": 160.0, "segment": 160, "patch": 8, "dim": 32, "n_sources": 8,
     "levels": 2, "codebook_size": 64, "codebook_dim": 8, "batch_size": 16, "max_windows": 640,
 }  # fmt: skip
-# The EEGLAB test recording (MNE testing data, EEGLAB/test_raw.set) names its 32 channels
-# EEG 000 ... EEG 031 and carries no positions. Its labels, in channel order, are those of the
-# channel location file shipped with it (EEGLAB/test_chans.locs; MNE's test_1020_selection,
-# mne/channels/tests/test_channels.py, renames test_raw.set's channels to them in this order).
-# Positions come from a standard template by label (colin27_1005, the EEGBCI stores' montage);
-# EOG1 / EOG2 are eye electrodes: typed eog, so left out of the store.
-EEGLAB_LABELS = [
-    "FPz", "EOG1", "F3", "Fz", "F4", "EOG2", "FC5", "FC1", "FC2", "FC6", "T7", "C3", "C4", "Cz",
-    "T8", "CP5", "CP1", "CP2", "CP6", "P7", "P3", "Pz", "P4", "P8", "PO7", "PO3", "POz", "PO4",
-    "PO8", "O1", "Oz", "O2",
-]  # fmt: skip
-EEGLAB_CHANNELS = {
-    "rename": {f"EEG {i:03d}": label for i, label in enumerate(EEGLAB_LABELS)},
-    "types": {"EOG1": "eog", "EOG2": "eog"},
-    "montage": "colin27_1005",
-}
+# How the EEGLAB test recording (channels EEG 000 ... EEG 031, no positions) is placed by its
+# channel labels (EOG typed eog); the file says where the labels come from.
+EEGLAB_CHANNELS = yaml.safe_load(
+    (Path(__file__).parents[1] / "config/examples/channels/eeglab-test-raw.yaml").read_text()
+)
 
 
 def store(out: Path, name: str, files: list, cfg: dict) -> Path:

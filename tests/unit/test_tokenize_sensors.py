@@ -3,10 +3,13 @@ normals, not zeros) and EEG positions from a montage file when the recording has
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import mne
 import numpy as np
 import pytest
 import torch
+import yaml
 from tokenizer_fixtures import TINY_SENSOR
 
 from brainbridge.ingest.meeg import ingest_dataset
@@ -54,17 +57,13 @@ def test_elekta_meg_store_keeps_coil_normals(shared_data, tmp_path):
         assert np.allclose(normal, loc[9:12] / np.linalg.norm(loc[9:12]))
 
 
-# The EEGLAB test recording names its 32 channels EEG 000 ... EEG 031 and carries no positions.
-# Its labels, in channel order, are those of the channel location file shipped with it in MNE's
-# testing data (EEGLAB/test_chans.locs; MNE's test_1020_selection, mne/channels/tests/
-# test_channels.py, renames test_raw.set's channels to that file's labels in this order).
-# Positions come from a standard template by label; EOG1 / EOG2 are eye electrodes (typed eog).
-EEGLAB_LABELS = [
-    "FPz", "EOG1", "F3", "Fz", "F4", "EOG2", "FC5", "FC1", "FC2", "FC6", "T7", "C3", "C4", "Cz",
-    "T8", "CP5", "CP1", "CP2", "CP6", "P7", "P3", "Pz", "P4", "P8", "PO7", "PO3", "POz", "PO4",
-    "PO8", "O1", "Oz", "O2",
-]  # fmt: skip
-TEMPLATE = "colin27_1005"  # the montage the EEGBCI store is placed with
+# How the EEGLAB test recording (channels EEG 000 ... EEG 031, no positions) is placed by its
+# channel labels; the file says where the labels come from.
+EEGLAB_CHANNELS = yaml.safe_load(
+    (Path(__file__).parents[2] / "config/examples/channels/eeglab-test-raw.yaml").read_text()
+)
+EEGLAB_LABELS = list(EEGLAB_CHANNELS["rename"].values())
+TEMPLATE = EEGLAB_CHANNELS["montage"]  # the EEGBCI store is placed with the same template
 SMALL_SENSOR = {
     "kind": "sensor", "sfreq": 160.0, "segment": 160, "patch": 16, "dim": 16, "heads": 2,
     "codebook_size": 16, "codebook_dim": 4, "n_sources": 4, "levels": 2, "epochs": 1,
@@ -73,11 +72,11 @@ SMALL_SENSOR = {
 
 
 def _eeglab_channels(*, types: bool = True, montage: bool = True) -> dict:
-    cfg: dict = {"rename": {f"EEG {i:03d}": label for i, label in enumerate(EEGLAB_LABELS)}}
+    cfg: dict = {"rename": dict(EEGLAB_CHANNELS["rename"])}
     if types:
-        cfg["types"] = {"EOG1": "eog", "EOG2": "eog"}
+        cfg["types"] = dict(EEGLAB_CHANNELS["types"])
     if montage:
-        cfg["montage"] = TEMPLATE
+        cfg["montage"] = EEGLAB_CHANNELS["montage"]
     return cfg
 
 

@@ -331,7 +331,7 @@ class ContrastiveDecoder:
         )
         with torch.no_grad():
             out = self.model_(Xt, self.positions_).cpu().numpy().astype(np.float64)
-        return out * float(getattr(self, "target_scale_", 1.0))  # in the targets' units
+        return out * float(self.target_scale_)  # in the targets' units
 
     def as_decoder(self):
         """The ``decoder(X_train, Y_train, X_test, stimulus_train)`` callable of crossval."""
@@ -397,6 +397,7 @@ def load_decoder(path: str | Path, expected: Architecture | None = None) -> Cont
     dec.arch_, dec.model_, dec.device_ = arch, model.eval(), torch.device("cpu")
     dec.mean_, dec.scale_ = state["_input_mean"].numpy(), state["_input_scale"].numpy()
     dec.positions_ = state["_positions"]
-    if "_target_scale" in state:
-        dec.target_scale_ = np.float32(state["_target_scale"].numpy()[0])
+    # checkpoints written before the MSE term trained on the targets as they were
+    scale = state.get("_target_scale")
+    dec.target_scale_ = np.float32(1.0 if scale is None else scale.numpy()[0])
     return dec
